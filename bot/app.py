@@ -1,0 +1,74 @@
+"""Builds the Bolt app: one AsyncApp with every listener registered."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+
+from bot import listeners
+from bot.deps import Deps
+from bot.slack_api import make_client
+
+log = logging.getLogger(__name__)
+
+
+class BotIdentity:
+    """Who the bot is in its workspace (auth.test), asked once and kept for the process."""
+
+    def __init__(self, ask: Callable[[], Awaitable[dict]]) -> None:
+        self._ask = ask
+        self._known: dict | None = None
+
+    async def get(self) -> dict:
+        if self._known is None:
+            try:
+                self._known = await self._ask()
+            except Exception:  # noqa: BLE001 - Slack unreachable: ask again next time
+                log.warning("could not ask Slack who the bot is (auth.test)")
+                return {}
+        return self._known
+
+
+def build_bolt_app(deps: Deps, identity: BotIdentity) -> AsyncApp:
+    settings = deps.settings
+
+    async def authorize(enterprise_id: str | None, team_id: str | None, **_: object):
+        """The single-workspace token, with the bot's ids asked once (auth.test) at startup
+        rather than on the first request, so no Web API call ever precedes an ack."""
+        known = await identity.get()
+        return AuthorizeResult(
+            enterprise_id=enterprise_id, team_id=team_id, bot_token=settings.slack_bot_token,
+            bot_user_id=known.get("user_id"), bot_id=known.get("bot_id"),
+        )
+
+    app = AsyncApp(
+        signing_secret=settings.slack_signing_secret or "",
+        authorize=authorize,
+        client=make_client(settings.slack_api_url, settings.slack_bot_token, deps.api.session),
+        request_verification_enabled=not settings.socket_mode,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+
+    @app.error
+    async def report_error(error: Exception, body: dict, respond=None) -> None:
+        """The one place an unexpected error ends: logged with a short id the user is shown."""
+        ref = uuid.uuid4().hex[:8]
+        log.error("listener failed", exc_info=error, extra={"ref": ref, "type": body.get("type")})
+        if respond is not None:
+            try:
+                await respond(
+                    text=f"Sorry, something went wrong on our side (ref `{ref}`). "
+                    "Nothing was lost; please try again in a moment.",
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
+            except Exception:  # noqa: BLE001 - the error is already logged with its ref
+                log.warning("could not tell the user about an error", extra={"ref": ref})
+
+    listeners.register_all(app, deps)
+    return app

@@ -1,0 +1,138 @@
+"""Engine, sessions and migrations. Services take a Session; listeners run them in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+import migrations
+
+T = TypeVar("T")
+MIGRATIONS_DIR = Path(migrations.__file__).parent
+
+
+def normalize_url(database_url: str) -> URL:
+    """Plain `postgresql://` URLs use psycopg 3, the driver we ship."""
+    url = make_url(database_url)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def is_sqlite(database_url: str) -> bool:
+    return normalize_url(database_url).get_backend_name() == "sqlite"
+
+
+def make_engine(database_url: str, **kwargs: object) -> Engine:
+    url = normalize_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" event issue BEGIN
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(connection) -> None:
+    """SQLite has one writer: taking the write lock at BEGIN avoids upgrade deadlocks.
+    Read-only work (exports, the home tab) begins deferred and never blocks writers."""
+    if connection.get_execution_options().get("read_only"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+class Database:
+    """The engine and session factory one process shares."""
+
+    def __init__(self, database_url: str, **engine_kwargs: object) -> None:
+        self.url = database_url
+        self.engine = make_engine(database_url, **engine_kwargs)
+        self.sessions = make_session_factory(self.engine)
+        self.read_sessions = make_session_factory(self.engine.execution_options(read_only=True))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def transaction(self, work: Callable[[Session], T]) -> T:
+        with self.sessions.begin() as session:
+            return work(session)
+
+    def read(self, work: Callable[[Session], T]) -> T:
+        with self.read_sessions() as session:
+            return work(session)
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """Runs `work` in one transaction on a worker thread, off the event loop."""
+        return await asyncio.to_thread(self.transaction, work)
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option(
+        "sqlalchemy.url", normalize_url(database_url).render_as_string(hide_password=False)
+    )
+    return config
+
+
+def upgrade(database: Database, revision: str = "head") -> None:
+    config = alembic_config(database.url)
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def downgrade(database: Database, revision: str = "base") -> None:
+    config = alembic_config(database.url)
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def current_revision(database: Database) -> str | None:
+    with database.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def schema_is_current(database: Database) -> bool:
+    return current_revision(database) == head_revision()

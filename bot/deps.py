@@ -1,0 +1,26 @@
+"""What listeners need, passed in explicitly when they are registered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.db import Database
+from bot.metrics import Metrics
+from bot.oauth import Installations
+from bot.services.deciders import DeciderDirectory
+from bot.settings import Settings
+from bot.slack_api import OutboxSender, SlackApi
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    db: Database
+    api: SlackApi
+    sender: OutboxSender
+    metrics: Metrics
+    now: Callable[[], datetime]
+    deciders: DeciderDirectory
+    installations: Installations | None = None  # with OAuth: the workspaces' tokens

@@ -1,0 +1,143 @@
+"""Filing requests where they happen: `/request`, the message shortcut, and reactions."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.blocks.request_modal import RequestPrefill, request_modal
+from bot.deps import Deps
+from bot.forms import (
+    RequestModalContext,
+    draft_from_text,
+    prefill_from_text,
+    read_metadata,
+    read_request_form,
+)
+from bot.listeners.common import channel_of, open_view, team_of, user_of
+from bot.posts import queue_new_request
+from bot.services.requests import Origin, file_request, first_delivery, get_request
+from bot.slack_ids import Callback, Command
+from models import RequestSource
+
+log = logging.getLogger(__name__)
+
+HELP = (
+    "*File a feature request:* `/request` opens a form; `/request Bulk CSV export for Acme, "
+    "3 customers, $120k ARR, blocker` fills it in for you. You can also use *File as feature "
+    "request* from any message's ⋯ menu.\n"
+    "*See one customer's asks:* `/request customer Acme`"
+)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.command(Command.REQUEST)
+    async def open_request_modal(ack, body: dict[str, Any]) -> None:
+        text = (body.get("text") or "").strip()
+        if text.lower() in ("help", "?"):
+            await ack(text=HELP, response_type="ephemeral")
+            return
+        await ack()
+        prefill = prefill_from_text(text, whole_text_as_problem=False) if text else RequestPrefill()
+        context = RequestModalContext(source=RequestSource.COMMAND, channel_id=body.get("channel_id"))
+        await open_view(deps, body, request_modal(prefill, context.model_dump_json()))
+
+    @app.shortcut(Callback.FILE_FEATURE_REQUEST)
+    async def open_request_modal_from_message(ack, body: dict[str, Any]) -> None:
+        await ack()
+        message = body.get("message") or {}
+        text = message.get("text") or ""
+        prefill = prefill_from_text(text, whole_text_as_problem=True) if text else RequestPrefill()
+        if not prefill.title and text.strip():
+            prefill.title = text.strip().splitlines()[0][:150]
+        context = RequestModalContext(
+            source=RequestSource.SHORTCUT,
+            channel_id=channel_of(body),
+            message_ts=message.get("ts"),
+            thread_ts=message.get("thread_ts"),
+        )
+        await open_view(deps, body, request_modal(prefill, context.model_dump_json()))
+
+    @app.view(Callback.REQUEST_MODAL)
+    async def submit_request(ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        draft, errors = read_request_form(view)
+        context = read_metadata(RequestModalContext, view)
+        if errors or draft is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        if context is None:
+            await ack(response_action="errors",
+                      errors={"title": "This form is out of date: close it and start again."})
+            return
+        team, user = team_of(body), user_of(body)
+
+        def store(session) -> list[int]:
+            if not first_delivery(session, team, f"view:{view['id']}", deps.now()):
+                return []  # the same submission again: stored once
+            filed = file_request(session, team_id=team, user_id=user, draft=draft,
+                                 origin=context.origin(), now=deps.now())
+            if not filed.created:
+                return []
+            return queue_new_request(session, get_request(session, team, filed.request_id),
+                                     deps.now())
+
+        outbox_ids = await deps.db.run(store)
+        await ack()
+        await deps.sender.deliver(outbox_ids)
+
+    if deps.settings.capture_emoji:
+        register_reaction_capture(app, deps, deps.settings.capture_emoji)
+
+    @app.event("reaction_added")
+    async def ignore_other_reactions() -> None:
+        """Other emoji (or capture switched off) need no answer beyond Bolt's ack."""
+
+
+def register_reaction_capture(app: AsyncApp, deps: Deps, emoji: str) -> None:
+    @app.event({"type": "reaction_added", "reaction": re.compile(f"^{re.escape(emoji)}$")})
+    async def file_reacted_message(body: dict[str, Any], event: dict[str, Any]) -> None:
+        item = event.get("item") or {}
+        if item.get("type") != "message":
+            return
+        team, user = team_of(body), event.get("user", "")
+        channel, ts = item.get("channel"), item.get("ts")
+        if not (team and user and channel and ts):
+            return
+        message = await _fetch_message(deps, team, channel, ts)
+        draft = draft_from_text((message or {}).get("text") or "")
+        origin = Origin(source=RequestSource.REACTION, channel_id=channel, message_ts=ts,
+                        thread_ts=(message or {}).get("thread_ts"))
+
+        def store(session) -> list[int]:
+            if not first_delivery(session, team, f"event:{body.get('event_id')}", deps.now()):
+                return []
+            filed = file_request(session, team_id=team, user_id=user, draft=draft,
+                                 origin=origin, now=deps.now())
+            if not filed.created:
+                return []
+            return queue_new_request(session, get_request(session, team, filed.request_id),
+                                     deps.now())
+
+        await deps.sender.deliver(await deps.db.run(store))
+
+
+
+async def _fetch_message(deps: Deps, team: str, channel: str, ts: str) -> dict[str, Any] | None:
+    """The reacted message's text: a thread's replies need conversations.replies."""
+    try:
+        history = await deps.api.call(team, "conversations.history", channel=channel, latest=ts,
+                                      inclusive=True, limit=1)
+        for message in history.get("messages") or []:
+            if message.get("ts") == ts:
+                return message
+        replies = await deps.api.call(team, "conversations.replies", channel=channel, ts=ts,
+                                      inclusive=True, limit=1)
+        for message in replies.get("messages") or []:
+            if message.get("ts") == ts:
+                return message
+    except Exception:  # noqa: BLE001 - filed with what we have; the thread asks for the rest
+        log.warning("could not read the reacted message", extra={"channel": channel, "ts": ts})
+    return None

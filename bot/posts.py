@@ -1,0 +1,212 @@
+"""What the bot posts about a request, queued in the outbox with the data it describes.
+
+Each post's message is built when it is sent (`prepare`), from the data as it is then,
+so a card or question never shows stale facts, and what Slack answers is recorded
+(`after_send`): a card's ts becomes the request's thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.blocks.follow_up import follow_up_question
+from bot.blocks.request_card import request_card
+from bot.mrkdwn import channel as channel_ref
+from bot.services import outbox
+from bot.services.facts import request_facts
+from bot.settings import Settings
+from models import OutboxMessage, Request
+
+CARD = "request_card"
+CARD_BY_DM = "request_card_dm"
+CARD_UPDATE = "card_update"
+FOLLOW_UP = "follow_up"
+PERMALINK = "permalink"
+THREAD_REPLY = "thread_reply"
+DIRECT_MESSAGE = "direct_message"
+DECISION_REPLY = "decision_reply"
+
+NOT_IN_CHANNEL = frozenset(
+    {"not_in_channel", "channel_not_found", "is_archived", "restricted_action",
+     "access_denied", "cant_reply_to_message", "message_not_found"}
+)
+
+
+def queue_new_request(session: Session, request: Request, now: datetime) -> list[int]:
+    """The card (in the channel, or in the filed message's thread) and the follow-up questions."""
+    ids = [
+        outbox.enqueue(session, team_id=request.team_id, method="chat.postMessage", args={},
+                       purpose=CARD, request_id=request.id, now=now).id,
+        outbox.enqueue(session, team_id=request.team_id, method="chat.postMessage", args={},
+                       purpose=FOLLOW_UP, request_id=request.id,
+                       thread_of_request_id=request.id, now=now).id,
+    ]
+    if request.message_ts and not request.permalink:
+        ids.append(_queue_permalink(session, request, request.source_channel_id,
+                                    request.message_ts, now))
+    return ids
+
+
+def queue_card_update(session: Session, request: Request, now: datetime) -> int:
+    return outbox.enqueue(session, team_id=request.team_id, method="chat.update", args={},
+                          purpose=CARD_UPDATE, request_id=request.id, now=now).id
+
+
+def queue_thread_reply(
+    session: Session, request: Request, text: str, now: datetime,
+    blocks: list[dict[str, Any]] | None = None, purpose: str = THREAD_REPLY,
+) -> int:
+    args: dict[str, Any] = {"text": text}
+    if blocks:
+        args["blocks"] = blocks
+    return outbox.enqueue(session, team_id=request.team_id, method="chat.postMessage", args=args,
+                          purpose=purpose, request_id=request.id,
+                          thread_of_request_id=request.id, now=now).id
+
+
+def queue_direct_message(
+    session: Session, team_id: str, user_id: str, text: str, now: datetime,
+    blocks: list[dict[str, Any]] | None = None, request_id: int | None = None,
+    purpose: str = DIRECT_MESSAGE,
+) -> int:
+    """A DM from the bot: posting to a user id opens the app's DM with them."""
+    args: dict[str, Any] = {"channel": user_id, "text": text}
+    if blocks:
+        args["blocks"] = blocks
+    return outbox.enqueue(session, team_id=team_id, method="chat.postMessage", args=args,
+                          purpose=purpose, request_id=request_id, now=now).id
+
+
+def queue_follow_up(session: Session, request: Request, now: datetime) -> int:
+    """The follow-up questions again (e.g. after `Needs more info`), built when sent."""
+    return outbox.enqueue(session, team_id=request.team_id, method="chat.postMessage", args={},
+                          purpose=FOLLOW_UP, request_id=request.id,
+                          thread_of_request_id=request.id, now=now).id
+
+
+def _queue_permalink(session: Session, request: Request, channel: str | None, ts: str,
+                     now: datetime) -> int:
+    return outbox.enqueue(session, team_id=request.team_id, method="chat.getPermalink",
+                          args={"channel": channel, "message_ts": ts}, purpose=PERMALINK,
+                          request_id=request.id, now=now).id
+
+
+def outbox_hooks(settings: Settings, now: Callable[[], datetime]) -> outbox.Hooks:
+    hooks = outbox.Hooks()
+    deciders = list(settings.deciders)
+
+    def request_of(session: Session, message: OutboxMessage) -> Request | None:
+        return session.get(Request, message.request_id) if message.request_id else None
+
+    def prepare_card(session: Session, message: OutboxMessage, args: dict) -> dict | None:
+        request = request_of(session, message)
+        if request is None or request.channel_id is None:
+            return None
+        card = request_card(request_facts(session, request), deciders)
+        args = {"channel": request.channel_id, **card.args()}
+        if request.thread_ts:
+            args["thread_ts"] = request.thread_ts
+        return args
+
+    def card_posted(session: Session, message: OutboxMessage, result: dict) -> None:
+        request = request_of(session, message)
+        if request is None:
+            return
+        request.card_channel_id = result.get("channel")
+        request.card_ts = result.get("ts")
+        if request.thread_ts is None or message.purpose == CARD_BY_DM:
+            request.channel_id = request.card_channel_id
+            request.thread_ts = request.card_ts
+        if request.permalink is None and request.message_ts is None and message.purpose == CARD:
+            _queue_permalink(session, request, request.card_channel_id, request.card_ts, now())
+
+    def card_refused(session: Session, message: OutboxMessage, error: str) -> None:
+        request = request_of(session, message)
+        if request is None or error not in NOT_IN_CHANNEL:
+            return
+        where = channel_ref(request.channel_id) if request.channel_id else "that conversation"
+        text = (
+            f"I saved your request #{request.id}, but I can't post in {where} because I'm not "
+            "a member. Invite me there with `/invite @requestbot` so replies land in the "
+            "channel; until then I'll keep you posted here."
+        )
+        outbox.enqueue(session, team_id=request.team_id, method="chat.postMessage",
+                       args={"channel": request.requested_by, "text": text},
+                       purpose=CARD_BY_DM, request_id=request.id, now=now())
+
+    def prepare_card_by_dm(session: Session, message: OutboxMessage, args: dict) -> dict | None:
+        request = request_of(session, message)
+        if request is None:
+            return None
+        card = request_card(request_facts(session, request), deciders)
+        return {"channel": request.requested_by, "text": f"{args['text']}\n{card.text}",
+                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": args["text"]}},
+                           *card.blocks]}
+
+    def prepare_card_update(session: Session, message: OutboxMessage, args: dict) -> dict | None:
+        request = request_of(session, message)
+        if request is None or request.card_ts is None or request.card_channel_id is None:
+            return None  # the card is posted with the latest facts anyway
+        card = request_card(request_facts(session, request), deciders)
+        return {"channel": request.card_channel_id, "ts": request.card_ts, **card.args()}
+
+    def prepare_follow_up(session: Session, message: OutboxMessage, args: dict) -> dict | None:
+        request = request_of(session, message)
+        if request is None:
+            return None
+        if request.card_ts is None:
+            return outbox.LATER  # ask under the card, wherever it could be posted
+        facts = request_facts(session, request)
+        if not facts.missing or request.status not in ("new", "needs_info"):
+            return None
+        return {**args, **follow_up_question(facts).args()}
+
+    def follow_up_posted(session: Session, message: OutboxMessage, result: dict) -> None:
+        request = request_of(session, message)
+        if request is not None:
+            request.follow_up_ts = result.get("ts")
+            request.follow_up_asked_at = message.sent_at
+
+    def permalink_found(session: Session, message: OutboxMessage, result: dict) -> None:
+        request = request_of(session, message)
+        if request is not None and result.get("permalink"):
+            request.permalink = result["permalink"]
+
+    def thread_post_refused(session: Session, message: OutboxMessage, error: str) -> None:
+        """A reply that cannot go in the thread goes to the requester by DM instead."""
+        request = request_of(session, message)
+        if request is None or error not in NOT_IN_CHANNEL:
+            return
+        args = {k: v for k, v in message.args.items() if k in ("text", "blocks")}
+        if message.purpose == FOLLOW_UP:
+            facts = request_facts(session, request)
+            if not facts.missing:
+                return
+            args = follow_up_question(facts).args()
+        outbox.enqueue(session, team_id=request.team_id, method="chat.postMessage",
+                       args={**args, "channel": request.requested_by},
+                       purpose=DIRECT_MESSAGE, request_id=request.id, now=now())
+
+    def decision_reply_refused(session: Session, message: OutboxMessage, error: str) -> None:
+        """A decision that cannot land in a merged request's thread goes to its requester by
+        DM; the decided request's requester already gets the decision by DM."""
+        request = request_of(session, message)
+        if request is None or error not in NOT_IN_CHANNEL or request.duplicate_of_id is None:
+            return
+        args = {k: v for k, v in message.args.items() if k in ("text", "blocks")}
+        outbox.enqueue(session, team_id=request.team_id, method="chat.postMessage",
+                       args={**args, "channel": request.requested_by},
+                       purpose=DIRECT_MESSAGE, request_id=request.id, now=now())
+
+    hooks.prepare.update({CARD: prepare_card, CARD_BY_DM: prepare_card_by_dm,
+                          CARD_UPDATE: prepare_card_update, FOLLOW_UP: prepare_follow_up})
+    hooks.after_send.update({CARD: card_posted, CARD_BY_DM: card_posted,
+                             FOLLOW_UP: follow_up_posted, PERMALINK: permalink_found})
+    hooks.on_permanent_failure.update({CARD: card_refused, FOLLOW_UP: thread_post_refused,
+                                       THREAD_REPLY: thread_post_refused,
+                                       DECISION_REPLY: decision_reply_refused})
+    return hooks

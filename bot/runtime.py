@@ -1,0 +1,92 @@
+"""Wires one running process: database, Web API, outbox sender, Bolt app and schedule."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+import aiohttp
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+
+from bot.app import BotIdentity, build_bolt_app
+from bot.db import Database
+from bot.deps import Deps
+from bot.metrics import Metrics
+from bot.posts import outbox_hooks
+from bot.services.deciders import DeciderDirectory
+from bot.settings import Settings
+from bot.slack_api import OutboxSender, SlackApi
+from models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database | None = None,
+        now: Callable[[], datetime] = utcnow,
+        run_schedule: bool = True,
+        outbox_interval_seconds: float = 5.0,
+    ) -> None:
+        self.settings = settings
+        self.db = db or Database(settings.database_url)
+        self.now = now
+        self.run_schedule = run_schedule
+        self.outbox_interval_seconds = outbox_interval_seconds
+        self.metrics = Metrics()
+        self.http_session: aiohttp.ClientSession | None = None
+        self.deps: Deps | None = None
+        self.bolt: AsyncApp | None = None
+        self.handler: AsyncSlackRequestHandler | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+
+    async def _token_for_team(self, team_id: str | None) -> str | None:
+        return self.settings.slack_bot_token
+
+    @staticmethod
+    def _usergroup_members(api: SlackApi):
+        async def members(team_id: str, group_id: str) -> list[str]:
+            answer = await api.call(team_id, "usergroups.users.list", usergroup=group_id)
+            return list(answer.get("users") or [])
+
+        return members
+
+    async def start(self) -> None:
+        self.http_session = aiohttp.ClientSession()
+        api = SlackApi(
+            self.settings.slack_api_url, self._token_for_team, self.metrics, self.http_session
+        )
+        sender = OutboxSender(self.db, api, self.now, outbox_hooks(self.settings, self.now))
+        deciders = DeciderDirectory(self.settings.deciders, self._usergroup_members(api))
+        self.deps = Deps(self.settings, self.db, api, sender, self.metrics, self.now, deciders)
+        self.identity = BotIdentity(lambda: api.call(None, "auth.test"))
+        if self.settings.slack_bot_token:
+            await self.identity.get()
+        self.bolt = build_bolt_app(self.deps, self.identity)
+        self.handler = AsyncSlackRequestHandler(self.bolt)
+        if self.run_schedule:
+            self.scheduler = AsyncIOScheduler(timezone="UTC")
+            self.scheduler.add_job(
+                self.deliver_outbox, "interval", seconds=self.outbox_interval_seconds,
+                id="outbox", max_instances=1, coalesce=True,
+            )
+            self.scheduler.start()
+
+    async def deliver_outbox(self) -> None:
+        assert self.deps is not None
+        try:
+            await self.deps.sender.deliver()
+        except Exception:  # noqa: BLE001 - a failed sweep is logged; the next one runs anyway
+            log.exception("outbox sweep failed")
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        if self.http_session is not None:
+            await self.http_session.close()
+        self.db.dispose()

@@ -1,0 +1,48 @@
+"""Running the bot: HTTP on uvicorn, or Socket Mode with the HTTP health routes beside it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import uvicorn
+
+from bot.db import Database
+from bot.runtime import Runtime
+from bot.server import create_web_app
+from bot.settings import Settings
+
+log = logging.getLogger("requestbot")
+
+
+async def serve(settings: Settings, database: Database, host: str, port: int) -> None:
+    runtime = Runtime(settings, database)
+    web_app = create_web_app(runtime)
+    config = uvicorn.Config(
+        web_app, host=host, port=port, log_config=None, access_log=False, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    if not settings.socket_mode:
+        log.info("serving over HTTP", extra={"host": host, "port": port})
+        await server.serve()
+        return
+    await asyncio.gather(server.serve(), _socket_mode(runtime, server))
+
+
+async def _socket_mode(runtime: Runtime, server: uvicorn.Server) -> None:
+    """Connects to Slack over a WebSocket once the HTTP side (and so the runtime) has started."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    while not server.started:
+        if server.should_exit:
+            return
+        await asyncio.sleep(0.05)
+    assert runtime.bolt is not None
+    handler = AsyncSocketModeHandler(runtime.bolt, runtime.settings.slack_app_token)
+    await handler.connect_async()
+    log.info("connected in Socket Mode")
+    try:
+        while not server.should_exit:
+            await asyncio.sleep(0.2)
+    finally:
+        await handler.close_async()

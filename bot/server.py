@@ -1,0 +1,113 @@
+"""The HTTP surface: Slack's requests, health, readiness and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from contextlib import asynccontextmanager
+from urllib.parse import parse_qs
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.db import schema_is_current
+from bot.runtime import Runtime
+
+log = logging.getLogger("requestbot.requests")
+
+MAX_BODY_BYTES = 1_000_000  # Slack's largest payloads (full views) are far smaller
+
+
+def request_kind(body: bytes, content_type: str) -> tuple[str, str | None]:
+    """A cheap look at a Slack request: its kind and workspace, for logs and metrics."""
+    try:
+        if "application/json" in content_type:
+            data = json.loads(body)
+            if data.get("type") == "event_callback":
+                return f"event:{data.get('event', {}).get('type', '?')}", data.get("team_id")
+            return str(data.get("type", "unknown")), data.get("team_id")
+        form = parse_qs(body.decode(), max_num_fields=100)
+        if "payload" in form:
+            payload = json.loads(form["payload"][0])
+            team = (payload.get("team") or {}).get("id")
+            return str(payload.get("type", "unknown")), team
+        if "command" in form:
+            return "command", form.get("team_id", [None])[0]
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        pass
+    return "unknown", None
+
+
+def create_web_app(runtime: Runtime) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(_app: Starlette):
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    async def slack_events(request: Request) -> Response:
+        started = time.perf_counter()
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return _finish(runtime, "oversized", None, started, Response(status_code=413))
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return _finish(runtime, "oversized", None, started, Response(status_code=413))
+        kind, team = request_kind(body, request.headers.get("content-type", ""))
+        assert runtime.handler is not None
+        response = await runtime.handler.handle(request)
+        return _finish(runtime, kind, team, started, response)
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> Response:
+        try:
+            current = await asyncio.to_thread(schema_is_current, runtime.db)
+        except Exception as exc:  # noqa: BLE001 - any database failure means not ready
+            return JSONResponse(
+                {"status": "unavailable", "reason": f"database unreachable: {type(exc).__name__}"},
+                status_code=503,
+            )
+        if not current:
+            return JSONResponse(
+                {"status": "unavailable", "reason": "schema behind: run `requestbot db upgrade`"},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ready"})
+
+    async def metrics(_request: Request) -> Response:
+        return Response(
+            runtime.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
+
+    routes = [
+        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.runtime = runtime
+    return app
+
+
+def _finish(
+    runtime: Runtime, kind: str, team: str | None, started: float, response: Response
+) -> Response:
+    elapsed = time.perf_counter() - started
+    outcome = "ok" if response.status_code < 400 else str(response.status_code)
+    runtime.metrics.slack_requests.labels(kind=kind, outcome=outcome).inc()
+    runtime.metrics.ack_latency.labels(kind=kind).observe(elapsed)
+    log.info(
+        "slack request",
+        extra={"kind": kind, "team": team, "status": response.status_code,
+               "latency_ms": round(elapsed * 1000, 2), "outcome": outcome},
+    )
+    return response

@@ -1,0 +1,209 @@
+"""The durable outbox: every post owed to Slack is a row written with the data it describes.
+
+A sender claims due rows, calls Slack after the commit, and records the outcome; a
+failed call is retried with backoff (honouring Retry-After) until it goes through. A row
+is claimed before sending and marked sent after, so two senders never send it twice, and
+an expired claim (a process that died mid-send) is picked up again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from models import DeliveryState, OutboxMessage, Request
+
+CLAIM_TTL = timedelta(minutes=2)
+MAX_BACKOFF = timedelta(minutes=10)
+
+LATER: dict[str, Any] = {"__later__": True}
+"""What a `prepare` hook returns when the call must wait (e.g. for the card it replies under)."""
+
+Prepare = Callable[[Session, OutboxMessage, dict[str, Any]], dict[str, Any] | None]
+AfterSend = Callable[[Session, OutboxMessage, dict[str, Any]], None]
+OnPermanentFailure = Callable[[Session, OutboxMessage, str], None]
+
+
+@dataclass
+class Hooks:
+    """What each purpose of post needs around the call itself.
+
+    prepare: fills the arguments from the data as it is when sent (a card shows the
+    latest facts); returning None drops the call, LATER leaves it for a later round.
+    after_send: records what Slack answered (a card's ts becomes the request's thread).
+    on_permanent_failure: a fallback when Slack refused for good (DM the rep instead).
+    """
+
+    prepare: dict[str, Prepare] = field(default_factory=dict)
+    after_send: dict[str, AfterSend] = field(default_factory=dict)
+    on_permanent_failure: dict[str, OnPermanentFailure] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClaimedCall:
+    id: int
+    team_id: str
+    method: str
+    args: dict[str, Any]
+    purpose: str
+    attempts: int
+
+
+def enqueue(
+    session: Session,
+    *,
+    team_id: str,
+    method: str,
+    args: dict[str, Any],
+    purpose: str,
+    now: datetime,
+    request_id: int | None = None,
+    thread_of_request_id: int | None = None,
+) -> OutboxMessage:
+    message = OutboxMessage(
+        team_id=team_id,
+        method=method,
+        args=args,
+        purpose=purpose,
+        request_id=request_id,
+        thread_of_request_id=thread_of_request_id,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def claim_due(
+    session: Session,
+    hooks: Hooks,
+    *,
+    worker: str,
+    now: datetime,
+    ids: Iterable[int] | None = None,
+    limit: int = 100,
+) -> list[ClaimedCall]:
+    due = or_(
+        and_(
+            OutboxMessage.state == DeliveryState.PENDING, OutboxMessage.next_attempt_at <= now
+        ),
+        and_(
+            OutboxMessage.state == DeliveryState.CLAIMED, OutboxMessage.claimed_at < now - CLAIM_TTL
+        ),
+    )
+    query = select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(limit)
+    if ids is not None:
+        ids = list(ids)
+        same_requests = select(OutboxMessage.request_id).where(
+            OutboxMessage.id.in_(ids), OutboxMessage.request_id.is_not(None)
+        )
+        # and what the hooks queued for the same requests since (a permalink, a DM fallback)
+        query = query.where(
+            or_(OutboxMessage.id.in_(ids), OutboxMessage.request_id.in_(same_requests))
+        )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    claimed = []
+    for message in session.scalars(query):
+        args = dict(message.args)
+        if message.thread_of_request_id is not None:
+            thread = _thread_of(session, message.thread_of_request_id)
+            if thread is None:
+                continue  # the request's card is not posted yet; its own row goes first
+            args.setdefault("channel", thread[0])
+            args["thread_ts"] = thread[1]
+        builder = hooks.prepare.get(message.purpose)
+        if builder is not None:
+            prepared = builder(session, message, args)
+            if prepared is LATER:
+                continue
+            if prepared is None:
+                message.state = DeliveryState.CANCELLED
+                continue
+            args = prepared
+        message.state = DeliveryState.CLAIMED
+        message.claimed_by = worker
+        message.claimed_at = now
+        message.attempts += 1
+        claimed.append(
+            ClaimedCall(
+                message.id, message.team_id, message.method, args, message.purpose,
+                message.attempts,
+            )
+        )
+    return claimed
+
+
+def _thread_of(session: Session, request_id: int) -> tuple[str, str] | None:
+    row = session.execute(
+        select(Request.channel_id, Request.thread_ts).where(Request.id == request_id)
+    ).one_or_none()
+    if row is None or not row.channel_id or not row.thread_ts:
+        return None
+    return row.channel_id, row.thread_ts
+
+
+def record_sent(
+    session: Session, hooks: Hooks, call: ClaimedCall, result: dict[str, Any], *, worker: str, now: datetime
+) -> bool:
+    """Marks the row sent; False when another sender took it over after our claim expired."""
+    message = session.get(OutboxMessage, call.id, with_for_update=True)
+    if message is None:
+        return False
+    message.state = DeliveryState.SENT
+    message.sent_at = now
+    message.last_error = None
+    message.result = {k: result[k] for k in ("channel", "ts", "permalink") if k in result}
+    hook = hooks.after_send.get(message.purpose)
+    if hook is not None:
+        hook(session, message, result)
+    return True
+
+
+def record_failure(
+    session: Session,
+    hooks: Hooks,
+    call: ClaimedCall,
+    error: str,
+    *,
+    now: datetime,
+    permanent: bool,
+    retry_after: float | None = None,
+) -> None:
+    message = session.get(OutboxMessage, call.id, with_for_update=True)
+    if message is None or message.state == DeliveryState.SENT:
+        return
+    message.last_error = error[:500]
+    message.claimed_by = None
+    message.claimed_at = None
+    if permanent:
+        message.state = DeliveryState.FAILED
+        hook = hooks.on_permanent_failure.get(message.purpose)
+        if hook is not None:
+            hook(session, message, error)
+        return
+    message.state = DeliveryState.PENDING
+    message.next_attempt_at = now + retry_delay(message.attempts, retry_after)
+
+
+def retry_delay(attempts: int, retry_after: float | None) -> timedelta:
+    backoff = timedelta(seconds=min(2 ** max(attempts - 1, 0), MAX_BACKOFF.total_seconds()))
+    if retry_after is not None:
+        return max(backoff, timedelta(seconds=retry_after))
+    return backoff
+
+
+def pending_count(session: Session) -> int:
+    from sqlalchemy import func
+
+    return session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.state.in_([DeliveryState.PENDING, DeliveryState.CLAIMED])
+        )
+    ) or 0

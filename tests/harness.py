@@ -1,0 +1,199 @@
+"""Runs the real bot for tests: in-process behind uvicorn, or as a `requestbot serve` process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Coroutine
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import uvicorn
+
+from bot.db import Database
+from bot.runtime import Runtime
+from bot.server import create_web_app
+from bot.settings import Settings
+from tests.slack.double import SlackDouble
+from tests.slack.payloads import SlackClient
+
+T = TypeVar("T")
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-1234-5678-requestbot-test"
+TEAM_ID = "T0TEAM001"
+REP = "U0REP0001"
+OTHER_REP = "U0REP0002"
+DECIDER = "U0PM00001"
+CHANNEL = "C0SALES01"
+
+
+def make_settings(api_url: str, database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": api_url,
+        "DATABASE_URL": database_url,
+        "REQUESTBOT_DECIDERS": [DECIDER],
+        "REQUESTBOT_LOG_FORMAT": "text",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Clock:
+    """The process clock the bot reads ("now" is passed into every query); tests move it."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime.now(UTC).replace(microsecond=0)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> datetime:
+        self.current += timedelta(**delta)
+        return self.current
+
+
+class BotHarness:
+    def __init__(self, settings: Settings, db: Database, slack: SlackDouble, clock: Clock) -> None:
+        self.settings = settings
+        self.db = db
+        self.slack = slack
+        self.clock = clock
+        self.runtime = Runtime(settings, db, now=clock.now, run_schedule=False)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.loop = asyncio.new_event_loop()
+        config = uvicorn.Config(
+            create_web_app(self.runtime), host="127.0.0.1", port=self.port,
+            log_config=None, access_log=False, lifespan="on", loop="asyncio",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.slack_client = SlackClient(self.url, SIGNING_SECRET)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self.server.serve())
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the bot did not start")
+            time.sleep(0.01)
+        self.slack.wait_for("auth.test")  # the bot asks who it is once, at startup
+        self.slack.reset()
+
+    def stop(self) -> None:
+        self.wait_idle()
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.slack_client.close()
+
+    @property
+    def deps(self):
+        assert self.runtime.deps is not None
+        return self.runtime.deps
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        """Runs a coroutine on the bot's own event loop (e.g. a sweep) and returns its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def wait_idle(self, timeout: float = 10) -> None:
+        """Waits until the work listeners do after their ack has finished."""
+
+        async def pending() -> int:
+            current = asyncio.current_task()
+            return sum(1 for t in asyncio.all_tasks() if t is not current and not _is_server(t))
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.thread.is_alive() or self.run(pending()) == 0:
+                return
+            time.sleep(0.01)
+        raise AssertionError("the bot was still busy after its acks")
+
+    def deliver_outbox(self):
+        return self.run(self.deps.sender.deliver())
+
+    # Signed requests over HTTP, shaped like Slack's.
+    def __getattr__(self, name: str):
+        return getattr(self.slack_client, name)
+
+
+def _is_server(task: asyncio.Task) -> bool:
+    coro = task.get_coro()
+    name = getattr(coro, "__qualname__", "")
+    return name.startswith(("Server.", "LifespanOn.", "RequestResponseCycle.")) or "serve" in name
+
+
+class ServedBot:
+    """`requestbot serve` in its own process, as an operator runs it."""
+
+    def __init__(
+        self, workdir: Path, api_url: str, database_url: str, overrides: dict[str, object]
+    ) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REQUESTBOT_"))},
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_API_URL": api_url,
+            "DATABASE_URL": database_url,
+            "REQUESTBOT_DECIDERS": DECIDER,
+            "REQUESTBOT_LOG_FORMAT": "json",
+            **{k: str(v) for k, v in overrides.items()},
+        }
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = workdir / "serve.log"
+        self.slack_client = SlackClient(self.url, SIGNING_SECRET)
+
+    def start(self, timeout: float = 20) -> None:
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--port", str(self.port)],
+            cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"requestbot serve exited: {self.log()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=0.5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError(f"requestbot serve did not answer /healthz: {self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        self.slack_client.close()
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def __getattr__(self, name: str):
+        return getattr(self.slack_client, name)
