@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 
 from slack_bolt.async_app import AsyncApp
@@ -11,6 +10,8 @@ from slack_bolt.authorization import AuthorizeResult
 
 from bot import listeners
 from bot.deps import Deps
+from bot.errors import answer_error, keep_first_ack
+from bot.oauth import InstalledBotAuthorize, oauth_settings
 from bot.slack_api import make_client
 
 log = logging.getLogger(__name__)
@@ -45,30 +46,28 @@ def build_bolt_app(deps: Deps, identity: BotIdentity) -> AsyncApp:
             bot_user_id=known.get("user_id"), bot_id=known.get("bot_id"),
         )
 
+    oauth: dict[str, object] = {"authorize": authorize}
+    if deps.installations is not None:  # OAuth: many workspaces, each with its own token
+        oauth = {
+            "authorize": InstalledBotAuthorize(deps.installations),
+            "oauth_settings": oauth_settings(settings, deps.installations.store, deps.db),
+        }
     app = AsyncApp(
         signing_secret=settings.slack_signing_secret or "",
-        authorize=authorize,
+        **oauth,  # type: ignore[arg-type]
         client=make_client(settings.slack_api_url, settings.slack_bot_token, deps.api.session),
         request_verification_enabled=not settings.socket_mode,
         process_before_response=False,
         raise_error_for_unhandled_request=False,
     )
 
+    app.middleware(keep_first_ack)
+
     @app.error
-    async def report_error(error: Exception, body: dict, respond=None) -> None:
-        """The one place an unexpected error ends: logged with a short id the user is shown."""
-        ref = uuid.uuid4().hex[:8]
-        log.error("listener failed", exc_info=error, extra={"ref": ref, "type": body.get("type")})
-        if respond is not None:
-            try:
-                await respond(
-                    text=f"Sorry, something went wrong on our side (ref `{ref}`). "
-                    "Nothing was lost; please try again in a moment.",
-                    response_type="ephemeral",
-                    replace_original=False,
-                )
-            except Exception:  # noqa: BLE001 - the error is already logged with its ref
-                log.warning("could not tell the user about an error", extra={"ref": ref})
+    async def report_error(error: Exception, body: dict, response=None):
+        """The one place an unexpected error ends (bot/errors.py): logged with a short ref
+        the user is shown; before the ack, Slack is answered with the error instead."""
+        return await answer_error(deps, error, body, response)
 
     listeners.register_all(app, deps)
     return app

@@ -17,7 +17,8 @@ def redact(text: str) -> str:
 
 
 def _extras(record: logging.LogRecord) -> dict[str, object]:
-    return {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+    return {k: redact(v) if isinstance(v, str) else v
+            for k, v in record.__dict__.items() if k not in _STANDARD}
 
 
 class JsonFormatter(logging.Formatter):

@@ -127,6 +127,8 @@ def parse_amount(text: str, default_currency: str = "USD") -> Money | None:
 
     Filler such as "about" or "~" may surround it; any other word means it is not an amount.
     """
+    if len(text) > 200:
+        return None
     amounts = find_amounts(text, default_currency)
     if len(amounts) != 1:
         return None

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from logging import Logger, getLogger
 
-from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
@@ -34,6 +37,7 @@ class InstallationStore(AsyncInstallationStore):
 
     def __init__(self, store: SQLAlchemyInstallationStore) -> None:
         self.store = store
+        self.on_saved: Callable[[str | None], None] | None = None
 
     @property
     def logger(self) -> Logger:
@@ -41,6 +45,8 @@ class InstallationStore(AsyncInstallationStore):
 
     async def async_save(self, installation: Installation) -> None:
         await asyncio.to_thread(self.store.save, installation)
+        if self.on_saved is not None:
+            self.on_saved(installation.team_id)
 
     async def async_save_bot(self, bot: Bot) -> None:
         await asyncio.to_thread(self.store.save_bot, bot)
@@ -83,18 +89,26 @@ class InstallationStore(AsyncInstallationStore):
             lambda: self.store.delete_all(enterprise_id=enterprise_id, team_id=team_id)
         )
 
-    def bot_token(self, team_id: str) -> str | None:
-        """The latest bot token installed in a workspace (of any Enterprise Grid org): the
-        outbox knows only the team id of what it posts."""
+    def installed_bot(self, team_id: str) -> InstalledBot | None:
+        """The latest bot installed in a workspace (of any Enterprise Grid org): the outbox
+        knows only the team id of what it posts."""
         bots = self.store.bots
         with self.store.engine.connect() as connection:
-            return connection.scalar(
-                select(bots.c.bot_token)
+            row = connection.execute(
+                select(bots.c.bot_token, bots.c.bot_user_id, bots.c.bot_id)
                 .where(bots.c.client_id == self.store.client_id, bots.c.team_id == team_id,
                        bots.c.bot_token.is_not(None))
                 .order_by(desc(bots.c.installed_at))
                 .limit(1)
-            )
+            ).one_or_none()
+        return InstalledBot(row.bot_token, row.bot_user_id, row.bot_id) if row else None
+
+
+@dataclass(frozen=True)
+class InstalledBot:
+    token: str
+    bot_user_id: str | None
+    bot_id: str | None
 
 
 class OAuthStateStore(AsyncOAuthStateStore):
@@ -133,12 +147,6 @@ def oauth_settings(settings: Settings, store: InstallationStore, db: Database) -
         ),
         state_expiration_seconds=STATE_EXPIRATION_SECONDS,
     )
-    # auth.test's answer per token is cached in the process: the installation itself is
-    # still read from the database on every request, so an uninstall takes effect at once.
-    oauth.authorize = AsyncInstallationStoreAuthorize(
-        logger=oauth.logger, client_id=oauth.client_id, client_secret=oauth.client_secret,
-        installation_store=store, cache_enabled=True,
-    )
     return oauth
 
 
@@ -153,24 +161,47 @@ class Installations:
     def __init__(self, store: InstallationStore, ttl: float = TOKEN_CACHE_SECONDS) -> None:
         self.store = store
         self.ttl = ttl
-        self._tokens: dict[str, tuple[float, str]] = {}
+        store.on_saved = lambda team_id: self._bots.pop(team_id or "", None)
+        self._bots: dict[str, tuple[float, InstalledBot]] = {}
 
-    async def bot_token(self, team_id: str | None) -> str | None:
+    async def bot(self, team_id: str | None) -> InstalledBot | None:
         if not team_id:
             return None
-        cached = self._tokens.get(team_id)
+        cached = self._bots.get(team_id)
         if cached is not None and time.monotonic() - cached[0] <= self.ttl:
             return cached[1]
-        token = await asyncio.to_thread(self.store.bot_token, team_id)
-        if token is None:
-            self._tokens.pop(team_id, None)
+        bot = await asyncio.to_thread(self.store.installed_bot, team_id)
+        if bot is None:
+            self._bots.pop(team_id, None)
         else:
-            self._tokens[team_id] = (time.monotonic(), token)
-        return token
+            self._bots[team_id] = (time.monotonic(), bot)
+        return bot
+
+    async def bot_token(self, team_id: str | None) -> str | None:
+        bot = await self.bot(team_id)
+        return bot.token if bot else None
 
     async def remove(self, team_id: str, enterprise_id: str | None) -> None:
         """Forgets a workspace's installation and tokens (uninstalled, or tokens revoked)."""
-        self._tokens.pop(team_id, None)
+        self._bots.pop(team_id, None)
         await self.store.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
         if enterprise_id is not None:  # rows saved before the workspace joined a Grid org
             await self.store.async_delete_all(enterprise_id=None, team_id=team_id)
+
+
+class InstalledBotAuthorize(AsyncAuthorize):
+    """Bolt's authorize for installed workspaces, from the stored bot row (its token and
+    ids), so no auth.test call ever precedes an ack. No installation: not authorized."""
+
+    def __init__(self, installations: Installations) -> None:
+        super().__init__()
+        self.installations = installations
+
+    async def __call__(self, *, context, enterprise_id: str | None, team_id: str | None,
+                       user_id: str | None, **_: object) -> AuthorizeResult | None:
+        bot = await self.installations.bot(team_id)
+        if bot is None:
+            return None
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id,
+                               bot_token=bot.token, bot_user_id=bot.bot_user_id,
+                               bot_id=bot.bot_id)

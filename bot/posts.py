@@ -7,19 +7,22 @@ so a card or question never shows stale facts, and what Slack answers is recorde
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.blocks.follow_up import follow_up_question
 from bot.blocks.request_card import request_card
 from bot.mrkdwn import channel as channel_ref
 from bot.services import outbox
-from bot.services.facts import request_facts
+from bot.services.facts import current_decision, request_facts
+from bot.services.priority import Currencies
 from bot.settings import Settings
-from models import OutboxMessage, Request
+from bot.similarity import Matcher
+from models import Decision, DeliveryState, OutboxMessage, Request
 
 CARD = "request_card"
 CARD_BY_DM = "request_card_dm"
@@ -29,6 +32,8 @@ PERMALINK = "permalink"
 THREAD_REPLY = "thread_reply"
 DIRECT_MESSAGE = "direct_message"
 DECISION_REPLY = "decision_reply"
+HOME = "home"
+SIMILAR = "similar_requests"
 
 NOT_IN_CHANNEL = frozenset(
     {"not_in_channel", "channel_not_found", "is_archived", "restricted_action",
@@ -36,7 +41,8 @@ NOT_IN_CHANNEL = frozenset(
 )
 
 
-def queue_new_request(session: Session, request: Request, now: datetime) -> list[int]:
+def queue_new_request(session: Session, request: Request, now: datetime,
+                      deciders: Sequence[str] = ()) -> list[int]:
     """The card (in the channel, or in the filed message's thread) and the follow-up questions."""
     ids = [
         outbox.enqueue(session, team_id=request.team_id, method="chat.postMessage", args={},
@@ -48,12 +54,32 @@ def queue_new_request(session: Session, request: Request, now: datetime) -> list
     if request.message_ts and not request.permalink:
         ids.append(_queue_permalink(session, request, request.source_channel_id,
                                     request.message_ts, now))
-    return ids
+    return ids + queue_homes_of(session, request, now, deciders=deciders)
 
 
 def queue_card_update(session: Session, request: Request, now: datetime) -> int:
+    """The card again, with the latest facts; the App Home of those who see it refreshes too."""
+    queue_homes_of(session, request, now)
     return outbox.enqueue(session, team_id=request.team_id, method="chat.update", args={},
                           purpose=CARD_UPDATE, request_id=request.id, now=now).id
+
+
+def queue_homes_of(session: Session, request: Request, now: datetime, *,
+                   deciders: Sequence[str] = ()) -> list[int]:
+    """Home refreshes for the request's requester and its latest decider, and for `deciders`
+    (user ids; group ids are skipped) whose triage queue grew."""
+    ids = [queue_home(session, request.team_id, request.requested_by, now,
+                      request_id=request.id)]
+    decision = current_decision(session, request.id)
+    watching = [decision.decided_by] if decision is not None else []
+    watching += [d for d in deciders if d[:1] in ("U", "W")]
+    for decider in dict.fromkeys(watching):
+        if decider != request.requested_by:
+            ids.append(queue_home(session, request.team_id, decider, now, decider=True,
+                                  request_id=request.id))
+    return ids
+
+
 
 
 def queue_thread_reply(
@@ -95,9 +121,40 @@ def _queue_permalink(session: Session, request: Request, channel: str | None, ts
                           request_id=request.id, now=now).id
 
 
+def queue_home(session: Session, team_id: str, user_id: str, now: datetime, *,
+               decider: bool | None = None, request_id: int | None = None) -> int:
+    """A refresh of the user's App Home, built when sent; one pending refresh per user."""
+    pending = session.scalars(select(OutboxMessage).where(
+        OutboxMessage.team_id == team_id, OutboxMessage.purpose == HOME,
+        OutboxMessage.state == DeliveryState.PENDING))
+    for message in pending:
+        if message.args.get("user_id") == user_id:
+            if decider is not None:
+                message.args = {**message.args, "decider": decider}
+            return message.id
+    return outbox.enqueue(session, team_id=team_id, method="views.publish",
+                          args={"user_id": user_id, "decider": decider}, purpose=HOME,
+                          request_id=request_id, now=now).id
+
+
+def queue_similar(session: Session, request: Request, matcher: Matcher, now: datetime) -> list[int]:
+    """Requests already on file that ask for the same thing, offered in the new one's thread."""
+    from bot.blocks.similar import similar_in_thread
+    from bot.services.similar import find_similar
+
+    found = find_similar(session, request.team_id, request.title, request.problem, matcher,
+                         exclude=[request.id])
+    if not found:
+        return []
+    message = similar_in_thread(request.id, found)
+    return [queue_thread_reply(session, request, message.text, now, message.blocks,
+                               purpose=SIMILAR)]
+
+
 def outbox_hooks(settings: Settings, now: Callable[[], datetime]) -> outbox.Hooks:
     hooks = outbox.Hooks()
     deciders = list(settings.deciders)
+    currencies = Currencies.from_settings(settings)
 
     def request_of(session: Session, message: OutboxMessage) -> Request | None:
         return session.get(Request, message.request_id) if message.request_id else None
@@ -106,7 +163,7 @@ def outbox_hooks(settings: Settings, now: Callable[[], datetime]) -> outbox.Hook
         request = request_of(session, message)
         if request is None or request.channel_id is None:
             return None
-        card = request_card(request_facts(session, request), deciders)
+        card = request_card(request_facts(session, request, currencies), deciders)
         args = {"channel": request.channel_id, **card.args()}
         if request.thread_ts:
             args["thread_ts"] = request.thread_ts
@@ -142,7 +199,7 @@ def outbox_hooks(settings: Settings, now: Callable[[], datetime]) -> outbox.Hook
         request = request_of(session, message)
         if request is None:
             return None
-        card = request_card(request_facts(session, request), deciders)
+        card = request_card(request_facts(session, request, currencies), deciders)
         return {"channel": request.requested_by, "text": f"{args['text']}\n{card.text}",
                 "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": args["text"]}},
                            *card.blocks]}
@@ -151,7 +208,7 @@ def outbox_hooks(settings: Settings, now: Callable[[], datetime]) -> outbox.Hook
         request = request_of(session, message)
         if request is None or request.card_ts is None or request.card_channel_id is None:
             return None  # the card is posted with the latest facts anyway
-        card = request_card(request_facts(session, request), deciders)
+        card = request_card(request_facts(session, request, currencies), deciders)
         return {"channel": request.card_channel_id, "ts": request.card_ts, **card.args()}
 
     def prepare_follow_up(session: Session, message: OutboxMessage, args: dict) -> dict | None:
@@ -206,7 +263,26 @@ def outbox_hooks(settings: Settings, now: Callable[[], datetime]) -> outbox.Hook
                           CARD_UPDATE: prepare_card_update, FOLLOW_UP: prepare_follow_up})
     hooks.after_send.update({CARD: card_posted, CARD_BY_DM: card_posted,
                              FOLLOW_UP: follow_up_posted, PERMALINK: permalink_found})
+    def prepare_home(session: Session, message: OutboxMessage, args: dict) -> dict | None:
+        from bot.listeners.home import home_view
+
+        user_id = args["user_id"]
+        decider = args.get("decider")
+        if decider is None:
+            decider = user_id in deciders or has_decided(session, message.team_id, user_id)
+        view = home_view(session, settings, message.team_id, user_id, bool(decider), now())
+        return {"user_id": user_id, "view": view.to_dict()}
+
+    hooks.prepare[HOME] = prepare_home
     hooks.on_permanent_failure.update({CARD: card_refused, FOLLOW_UP: thread_post_refused,
                                        THREAD_REPLY: thread_post_refused,
+                                       SIMILAR: thread_post_refused,
                                        DECISION_REPLY: decision_reply_refused})
     return hooks
+
+
+def has_decided(session: Session, team_id: str, user_id: str) -> bool:
+    """A user who recorded a decision is a decider (also when only a user group says so)."""
+    return session.scalar(
+        select(Decision.id).where(Decision.team_id == team_id, Decision.decided_by == user_id)
+        .limit(1)) is not None

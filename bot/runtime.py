@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -15,7 +16,10 @@ from bot.app import BotIdentity, build_bolt_app
 from bot.db import Database
 from bot.deps import Deps
 from bot.metrics import Metrics
+from bot.oauth import Installations, installation_store
 from bot.posts import outbox_hooks
+from bot.reminders.sweep import sweep
+from bot.services import outbox
 from bot.services.deciders import DeciderDirectory
 from bot.settings import Settings
 from bot.slack_api import OutboxSender, SlackApi
@@ -38,14 +42,23 @@ class Runtime:
         self.now = now
         self.run_schedule = run_schedule
         self.outbox_interval_seconds = outbox_interval_seconds
+        self.web_api_timeout_seconds = 10.0
         self.metrics = Metrics()
         self.http_session: aiohttp.ClientSession | None = None
         self.deps: Deps | None = None
         self.bolt: AsyncApp | None = None
         self.handler: AsyncSlackRequestHandler | None = None
         self.scheduler: AsyncIOScheduler | None = None
+        self.installations: Installations | None = None
+        if settings.oauth_enabled:
+            self.installations = Installations(installation_store(settings, self.db))
 
     async def _token_for_team(self, team_id: str | None) -> str | None:
+        """With OAuth, the workspace's installed bot token (cached briefly); else the one token."""
+        if self.installations is not None and team_id:
+            token = await self.installations.bot_token(team_id)
+            if token is not None:
+                return token
         return self.settings.slack_bot_token
 
     @staticmethod
@@ -57,13 +70,18 @@ class Runtime:
         return members
 
     async def start(self) -> None:
-        self.http_session = aiohttp.ClientSession()
+        # slack-sdk ignores its client's timeout on a shared session: the session's own
+        # timeout is what bounds a Web API call Slack never answers
+        self.http_session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.web_api_timeout_seconds)
+        )
         api = SlackApi(
             self.settings.slack_api_url, self._token_for_team, self.metrics, self.http_session
         )
         sender = OutboxSender(self.db, api, self.now, outbox_hooks(self.settings, self.now))
         deciders = DeciderDirectory(self.settings.deciders, self._usergroup_members(api))
-        self.deps = Deps(self.settings, self.db, api, sender, self.metrics, self.now, deciders)
+        self.deps = Deps(self.settings, self.db, api, sender, self.metrics, self.now, deciders,
+                         self.installations)
         self.identity = BotIdentity(lambda: api.call(None, "auth.test"))
         if self.settings.slack_bot_token:
             await self.identity.get()
@@ -75,12 +93,25 @@ class Runtime:
                 self.deliver_outbox, "interval", seconds=self.outbox_interval_seconds,
                 id="outbox", max_instances=1, coalesce=True,
             )
+            self.scheduler.add_job(
+                self.sweep_reminders, "interval", seconds=self.settings.sweep_interval_seconds,
+                id="reminders", max_instances=1, coalesce=True,
+            )
             self.scheduler.start()
+
+    async def sweep_reminders(self) -> None:
+        assert self.deps is not None
+        try:
+            await sweep(self.deps)
+        except Exception:  # noqa: BLE001 - a failed sweep is logged; the next one runs anyway
+            log.exception("reminder sweep failed")
 
     async def deliver_outbox(self) -> None:
         assert self.deps is not None
         try:
             await self.deps.sender.deliver()
+            owed = await asyncio.to_thread(self.db.read, outbox.pending_count)
+            self.metrics.outbox_pending.set(owed)
         except Exception:  # noqa: BLE001 - a failed sweep is logged; the next one runs anyway
             log.exception("outbox sweep failed")
 

@@ -8,6 +8,7 @@ import logging
 import uvicorn
 
 from bot.db import Database
+from bot.reminders.sweep import sweep
 from bot.runtime import Runtime
 from bot.server import create_web_app
 from bot.settings import Settings
@@ -46,3 +47,15 @@ async def _socket_mode(runtime: Runtime, server: uvicorn.Server) -> None:
             await asyncio.sleep(0.2)
     finally:
         await handler.close_async()
+
+
+async def run_reminders_once(settings: Settings, database: Database) -> int:
+    """`requestbot reminders run-due`: the same sweep as `serve`, once; the number sent."""
+    runtime = Runtime(settings, database, run_schedule=False)
+    await runtime.start()
+    try:
+        assert runtime.deps is not None
+        report = await sweep(runtime.deps)
+    finally:
+        await runtime.stop()
+    return report.sent

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qs
 
@@ -15,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.db import schema_is_current
+from bot.intake import malformed, signed
 from bot.runtime import Runtime
 
 log = logging.getLogger("requestbot.requests")
@@ -59,9 +61,22 @@ def create_web_app(runtime: Runtime) -> Starlette:
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
             return _finish(runtime, "oversized", None, started, Response(status_code=413))
-        kind, team = request_kind(body, request.headers.get("content-type", ""))
+        content_type = request.headers.get("content-type", "")
+        kind, team = request_kind(body, content_type)
+        problem = malformed(body, content_type)
+        if problem is not None:
+            status = 400 if signed(runtime.settings.slack_signing_secret, body,
+                                   request.headers) else 401
+            log.warning("malformed slack request", extra={"problem": problem, "status": status})
+            return _finish(runtime, "malformed", team, started, Response(status_code=status))
         assert runtime.handler is not None
-        response = await runtime.handler.handle(request)
+        try:
+            response = await runtime.handler.handle(request)
+        except Exception:  # noqa: BLE001 - a shape Bolt could not read: logged, answered 400
+            ref = uuid.uuid4().hex[:8]
+            log.exception("slack request failed", extra={"ref": ref, "kind": kind})
+            response = JSONResponse({"ok": False, "error": "invalid_request", "ref": ref},
+                                    status_code=400)
         return _finish(runtime, kind, team, started, response)
 
     async def healthz(_request: Request) -> Response:
@@ -87,8 +102,18 @@ def create_web_app(runtime: Runtime) -> Starlette:
             runtime.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
 
+    async def slack_install(request: Request) -> Response:
+        """Slack's install flow, as Bolt runs it (only with OAuth configured; else 404)."""
+        started = time.perf_counter()
+        assert runtime.handler is not None
+        response = await runtime.handler.handle(request)
+        return _finish(runtime, f"oauth:{request.url.path.rsplit('/', 1)[-1]}", None, started,
+                       response)
+
     routes = [
         Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/slack/install", slack_install, methods=["GET"]),
+        Route("/slack/oauth_redirect", slack_install, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _DECIDER_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 _EMOJI_NAME = re.compile(r"^[a-z0-9_+\-']+$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class ConfigError(Exception):
@@ -43,6 +45,32 @@ class Settings(BaseSettings):
     sweep_interval_seconds: int = Field(
         default=60, ge=1, validation_alias="REQUESTBOT_SWEEP_INTERVAL_SECONDS"
     )
+    # reminders: what is raised when, and the weekly digest
+    stale_days: int = Field(default=14, ge=1, validation_alias="REQUESTBOT_STALE_DAYS")
+    follow_up_hours: int = Field(default=48, ge=1, validation_alias="REQUESTBOT_FOLLOW_UP_HOURS")
+    deal_close_days: int = Field(default=7, ge=0, validation_alias="REQUESTBOT_DEAL_CLOSE_DAYS")
+    digest_channel: str | None = Field(default=None, validation_alias="REQUESTBOT_DIGEST_CHANNEL")
+    digest_day: str = Field(default="mon", validation_alias="REQUESTBOT_DIGEST_DAY")
+    digest_hour: int = Field(default=9, ge=0, le=23, validation_alias="REQUESTBOT_DIGEST_HOUR")
+    quiet_weekends: bool = Field(default=True, validation_alias="REQUESTBOT_QUIET_WEEKENDS")
+    new_evidence_revenue_growth: float = Field(
+        default=0.5, gt=0, validation_alias="REQUESTBOT_NEW_EVIDENCE_REVENUE_GROWTH"
+    )
+    # demand and priority (issue 5): similar requests, currency conversion, the priority score
+    similarity: Literal["lexical", "semantic", "auto"] = Field(
+        default="lexical", validation_alias="REQUESTBOT_SIMILARITY"
+    )
+    base_currency: str = Field(default="USD", validation_alias="REQUESTBOT_BASE_CURRENCY")
+    fx_rates: Annotated[dict[str, Decimal], NoDecode] = Field(
+        default_factory=dict, validation_alias="REQUESTBOT_FX_RATES"
+    )
+    priority_weights: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=dict, validation_alias="REQUESTBOT_PRIORITY_WEIGHTS"
+    )
+    # operations (issue 7): what happens to a workspace's data when the app is uninstalled
+    on_uninstall: Literal["keep", "delete"] = Field(
+        default="keep", validation_alias="REQUESTBOT_ON_UNINSTALL"
+    )
 
     @field_validator("slack_api_url")
     @classmethod
@@ -73,6 +101,69 @@ class Settings(BaseSettings):
         value = value.strip().strip(":")
         if not _EMOJI_NAME.match(value):
             raise ValueError("an emoji name without colons, e.g. 'bulb'")
+        return value
+
+    @field_validator("digest_channel")
+    @classmethod
+    def _digest_channel(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not re.match(r"^[CG][A-Z0-9]{2,}$", value.strip()):
+            raise ValueError("a Slack channel id (C…), e.g. C0123456789")
+        return value.strip()
+
+    @field_validator("digest_day")
+    @classmethod
+    def _digest_day(cls, value: str) -> str:
+        day = value.strip().lower()[:3]
+        if day not in WEEKDAYS:
+            raise ValueError("a day of the week, e.g. mon")
+        return day
+
+    @field_validator("base_currency")
+    @classmethod
+    def _base_currency(cls, value: str) -> str:
+        value = value.strip().upper()
+        if not re.match(r"^[A-Z]{3}$", value):
+            raise ValueError("an ISO 4217 currency code, e.g. USD")
+        return value
+
+    @field_validator("fx_rates", "priority_weights", mode="before")
+    @classmethod
+    def _pairs(cls, value: object) -> object:
+        """`EUR=1.08,GBP=1.27` -> {"EUR": "1.08", "GBP": "1.27"}."""
+        if not isinstance(value, str):
+            return value
+        pairs: dict[str, str] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            name, sep, number = part.partition("=")
+            if not sep or not name.strip() or not number.strip():
+                raise ValueError(f"comma-separated NAME=number pairs, e.g. EUR=1.08; got {part!r}")
+            pairs[name.strip()] = number.strip()
+        return pairs
+
+    @field_validator("fx_rates")
+    @classmethod
+    def _fx_rates(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        rates = {}
+        for currency, rate in value.items():
+            code = currency.upper()
+            if not re.match(r"^[A-Z]{3}$", code) or not rate.is_finite() or rate <= 0:
+                raise ValueError(f"CODE=rate pairs with positive rates, e.g. EUR=1.08; got {currency}")
+            rates[code] = rate
+        return rates
+
+    @field_validator("priority_weights")
+    @classmethod
+    def _priority_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        from bot.services.priority import WEIGHT_NAMES
+
+        for name, weight in value.items():
+            if name not in WEIGHT_NAMES or not 0 <= weight <= 100:
+                raise ValueError(
+                    f"name=weight pairs with names among {', '.join(WEIGHT_NAMES)} and weights "
+                    f"from 0 to 100; got {name}={weight}"
+                )
         return value
 
     @field_validator("deciders", "slack_scopes", mode="before")

@@ -13,10 +13,12 @@ class Callback(StrEnum):
     EDIT_REQUEST_MODAL = "edit_request_modal"
     DECISION_MODAL = "decision_modal"
     DECISION_PREVIEW = "decision_preview"
+    DECISION_HISTORY = "decision_history"
     FOLLOW_UP_MODAL = "follow_up_modal"
     MERGE_MODAL = "merge_modal"
     KEEP_DECISION_MODAL = "keep_decision_modal"
     ASSESS_MODAL = "assess_modal"
+    DELETE_REQUEST_MODAL = "delete_request_modal"
 
 
 class Action(StrEnum):
@@ -37,6 +39,7 @@ class Action(StrEnum):
     STOP_REMINDERS = "stop_reminders"
     HOME_FILTER = "home_filter"
     HOME_PAGE = "home_page"
+    HOME_CUSTOMER = "home_customer"
     TITLE_TYPED = "title_typed"
     DECISION_STATUS_CHOSEN = "decision_status_chosen"
     OPEN_DECISION_FROM_THREAD = "open_decision_from_thread"
@@ -69,4 +72,19 @@ class Field(StrEnum):
     REPLY_TEXT = "reply_text"
     EFFORT = "effort"
     STRATEGIC_FIT = "strategic_fit"
+    EFFORT_WEEKS = "effort_weeks"
     MERGE_TARGET = "merge_target"
+
+
+DECIDER_ONLY_ACTIONS = frozenset({
+    Action.DECIDE, Action.OPEN_DECISION_FROM_THREAD, Action.TALK_TO_CUSTOMER, Action.ASSESS,
+    Action.KEEP_DECISION, Action.CHANGE_DECISION, Action.DELETE_REQUEST,
+    Action.MERGE, Action.UNMERGE,
+})
+"""Buttons only deciders may use; anyone else's click (or a forged one) changes nothing."""
+
+DECIDER_ONLY_VIEWS = frozenset({
+    Callback.DECISION_MODAL, Callback.DECISION_PREVIEW, Callback.KEEP_DECISION_MODAL,
+    Callback.ASSESS_MODAL, Callback.DELETE_REQUEST_MODAL, Callback.MERGE_MODAL,
+})
+"""Modals only deciders are shown; a submission from anyone else changes nothing."""

@@ -288,3 +288,8 @@ def test_fragments_of_real_phrasings_never_raise(words):
     parsed = parse_request_text(text)
     assert parsed.title is None or len(parsed.title) <= 150
     assert parse_thread_reply(text, today=TODAY).customer_count in (None, 3, 31)
+
+
+@pytest.mark.parametrize("label", sorted({e[0] for _, e in TIMELINES if e}))
+def test_timeline_labels_read_back_the_same(label):
+    assert parse_timeline(label, TODAY)[0] == label

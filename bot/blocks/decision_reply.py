@@ -123,5 +123,8 @@ def talk_to_customer_note(request: Request, asked_by: str, customers: list[str])
     return Message(text=text, blocks=[SectionBlock(text=MarkdownTextObject(text=text)).to_dict()])
 
 
-def not_a_decider_note(described: str) -> str:
+def not_a_decider_note(described: str, configured: bool) -> str:
+    if not configured:
+        return ("Nobody can record decisions yet: an admin lists the deciders in "
+                "REQUESTBOT_DECIDERS. Nothing was changed.")
     return f"Only {described} can record decisions. Nothing was changed."

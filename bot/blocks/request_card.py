@@ -54,6 +54,27 @@ def blocker_text(facts: RequestFacts) -> str:
     return text
 
 
+def demand_line(facts: RequestFacts) -> str | None:
+    """Who asked, when, what merged here, and the decider's assessment (issue 5)."""
+    request, totals, parts = facts.request, facts.totals, []
+    if totals is not None:
+        if totals.reps > 1:
+            parts.append(f"{totals.reps} reps asked")
+        if totals.revenue_base is not None and len(totals.revenue) > 1:
+            parts.append(f"≈ {format_money(totals.revenue_base)} in all")
+        if totals.merged_ids:
+            parts.append("merged here: " + ", ".join(f"#{i}" for i in totals.merged_ids))
+        if totals.first_ask and totals.latest_ask and totals.latest_ask != totals.first_ask:
+            parts.append(f"asked {totals.first_ask:%d %b %Y} – {totals.latest_ask:%d %b %Y}")
+    if request.effort or request.effort_weeks is not None:
+        effort = (f"{request.effort_weeks} person-weeks" if request.effort_weeks is not None
+                  else request.effort)
+        parts.append(f"effort {effort}")
+    if request.strategic_fit is not None:
+        parts.append(f"strategic fit {request.strategic_fit}/5")
+    return " · ".join(parts) or None
+
+
 def request_card(facts: RequestFacts, deciders: list[str]) -> Message:
     request = facts.request
     count = facts.customer_count
@@ -76,6 +97,9 @@ def request_card(facts: RequestFacts, deciders: list[str]) -> Message:
     line = decision_line(facts)
     if line:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
+    demand = demand_line(facts)
+    if demand:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=demand)]))
     notes = []
     if request.status == RequestStatus.MERGED and request.duplicate_of_id:
         notes.append(f"Merged into #{request.duplicate_of_id}: its thread gets the decision.")
@@ -95,6 +119,11 @@ def request_card(facts: RequestFacts, deciders: list[str]) -> Message:
         ButtonElement(text="Talk to customer", action_id=Action.TALK_TO_CUSTOMER, value=value),
         ButtonElement(text="History", action_id=Action.SHOW_HISTORY, value=value),
     ]
+    if request.status == RequestStatus.MERGED:
+        buttons.append(ButtonElement(text="Un-merge", action_id=Action.UNMERGE, value=value))
+    else:
+        buttons += [ButtonElement(text="Merge", action_id=Action.MERGE, value=value),
+                    ButtonElement(text="Assess", action_id=Action.ASSESS, value=value)]
     blocks.append(ActionsBlock(block_id=f"request_{request.id}_actions", elements=buttons))
     text = f"Feature request #{request.id}: {escape(request.title)}"
     if facts.decision is not None:

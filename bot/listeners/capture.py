@@ -17,9 +17,13 @@ from bot.forms import (
     read_metadata,
     read_request_form,
 )
+from bot.listeners.admin import DELETE_COMMAND, confirm_delete_request
 from bot.listeners.common import channel_of, open_view, team_of, user_of
-from bot.posts import queue_new_request
+from bot.listeners.home import CUSTOMER_COMMAND, customer_answer
+from bot.posts import queue_new_request, queue_similar
+from bot.services.reminders import ReminderPolicy, schedule_new_request
 from bot.services.requests import Origin, file_request, first_delivery, get_request
+from bot.services.similar import matcher_for
 from bot.slack_ids import Callback, Command
 from models import RequestSource
 
@@ -29,18 +33,29 @@ HELP = (
     "*File a feature request:* `/request` opens a form; `/request Bulk CSV export for Acme, "
     "3 customers, $120k ARR, blocker` fills it in for you. You can also use *File as feature "
     "request* from any message's ⋯ menu.\n"
-    "*See one customer's asks:* `/request customer Acme`"
+    "*See one customer's asks:* `/request customer Acme`\n"
+    "*Deciders:* `/request delete 42` deletes request #42 (after a confirmation)"
 )
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
+    matcher = matcher_for(deps.settings.similarity)
+
     @app.command(Command.REQUEST)
     async def open_request_modal(ack, body: dict[str, Any]) -> None:
         text = (body.get("text") or "").strip()
         if text.lower() in ("help", "?"):
             await ack(text=HELP, response_type="ephemeral")
             return
+        customer = CUSTOMER_COMMAND.match(text)
+        if customer:  # a read of the database, answered in the ack itself
+            await ack(**await customer_answer(deps, team_of(body), customer.group(1)))
+            return
         await ack()
+        delete = DELETE_COMMAND.match(text)
+        if delete:
+            await confirm_delete_request(deps, body, int(delete.group(1)))
+            return
         prefill = prefill_from_text(text, whole_text_as_problem=False) if text else RequestPrefill()
         context = RequestModalContext(source=RequestSource.COMMAND, channel_id=body.get("channel_id"))
         await open_view(deps, body, request_modal(prefill, context.model_dump_json()))
@@ -78,11 +93,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if not first_delivery(session, team, f"view:{view['id']}", deps.now()):
                 return []  # the same submission again: stored once
             filed = file_request(session, team_id=team, user_id=user, draft=draft,
-                                 origin=context.origin(), now=deps.now())
+                                 origin=context.origin(), now=deps.now(), matcher=matcher)
             if not filed.created:
                 return []
-            return queue_new_request(session, get_request(session, team, filed.request_id),
-                                     deps.now())
+            request = get_request(session, team, filed.request_id)
+            schedule_new_request(session, request, ReminderPolicy.from_settings(deps.settings),
+                                 deps.now())
+            return (queue_new_request(session, request, deps.now(), deps.settings.deciders)
+                    + queue_similar(session, request, matcher, deps.now()))
 
         outbox_ids = await deps.db.run(store)
         await ack()
@@ -97,6 +115,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 def register_reaction_capture(app: AsyncApp, deps: Deps, emoji: str) -> None:
+    matcher = matcher_for(deps.settings.similarity)
+
     @app.event({"type": "reaction_added", "reaction": re.compile(f"^{re.escape(emoji)}$")})
     async def file_reacted_message(body: dict[str, Any], event: dict[str, Any]) -> None:
         item = event.get("item") or {}
@@ -115,11 +135,14 @@ def register_reaction_capture(app: AsyncApp, deps: Deps, emoji: str) -> None:
             if not first_delivery(session, team, f"event:{body.get('event_id')}", deps.now()):
                 return []
             filed = file_request(session, team_id=team, user_id=user, draft=draft,
-                                 origin=origin, now=deps.now())
+                                 origin=origin, now=deps.now(), matcher=matcher)
             if not filed.created:
                 return []
-            return queue_new_request(session, get_request(session, team, filed.request_id),
-                                     deps.now())
+            request = get_request(session, team, filed.request_id)
+            schedule_new_request(session, request, ReminderPolicy.from_settings(deps.settings),
+                                 deps.now())
+            return (queue_new_request(session, request, deps.now(), deps.settings.deciders)
+                    + queue_similar(session, request, matcher, deps.now()))
 
         await deps.sender.deliver(await deps.db.run(store))
 

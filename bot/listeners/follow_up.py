@@ -24,7 +24,9 @@ from bot.listeners.common import open_view, team_of, tell_user, user_of
 from bot.mrkdwn import user as mention
 from bot.parsing.reply import parse_thread_reply
 from bot.posts import queue_card_update, queue_thread_reply
+from bot.services.decisions import tell_decider_info_arrived
 from bot.services.facts import request_facts
+from bot.services.reminders import ReminderPolicy, note_new_demand
 from bot.services.requests import (
     Answers,
     Demand,
@@ -41,12 +43,14 @@ from models import Request, RequestSource
 
 def store_answers(
     session: Session, request: Request, answers: Answers, user: str, now: datetime,
-    converted_from_mrr: bool = False,
+    converted_from_mrr: bool = False, policy: ReminderPolicy | None = None,
 ) -> list[int]:
-    """Records the answers, then queues what the bot understood (in the thread) and the card."""
+    """Records the answers, then queues what the bot understood (in the thread) and the card;
+    on a `Needs more info` request the decider who asked is told the information arrived."""
     changed = record_answers(session, request, answers, user, now)
     if not changed:
         return []
+    note_new_demand(session, request, policy or ReminderPolicy(), now)
     facts = request_facts(session, request)
     if not facts.missing:
         request.follow_up_answered_at = now
@@ -54,10 +58,13 @@ def store_answers(
     return [
         queue_thread_reply(session, request, receipt.text, now, receipt.blocks),
         queue_card_update(session, request, now),
+        *tell_decider_info_arrived(session, request, user, changed, now),
     ]
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
+    policy = ReminderPolicy.from_settings(deps.settings)
+
     @app.event("message")
     async def read_thread_reply(body: dict[str, Any], event: dict[str, Any], context) -> None:
         thread_ts = event.get("thread_ts")
@@ -85,7 +92,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if not first_delivery(session, team, f"event:{body.get('event_id')}", deps.now()):
                 return []
             return store_answers(session, request, answers, user, deps.now(),
-                                 parsed.converted_from_mrr)
+                                 parsed.converted_from_mrr, policy)
 
         await deps.sender.deliver(await deps.db.run(store))
 
@@ -111,7 +118,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
         def store(session: Session) -> list[int]:
             request = get_request(session, team, int(request_id))
-            return store_answers(session, request, answers, user, deps.now())
+            return store_answers(session, request, answers, user, deps.now(), policy=policy)
 
         try:
             ids = await deps.db.run(store)
@@ -135,7 +142,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if not first_delivery(session, team, f"view:{view['id']}", deps.now()):
                 return []
             return store_answers(session, get_request(session, team, ref.request_id), answers,
-                                 user, deps.now())
+                                 user, deps.now(), policy=policy)
 
         ids = await deps.db.run(store)
         await ack()

@@ -15,8 +15,9 @@ from bot.parsing.dates import MONTH_NAMES
 
 _TOKEN = r"[A-ZÀ-ÖØ-Þ][\w&'.\-]*"
 _NAME = rf"{_TOKEN}(?:\s(?:of\s|de\s|&\s)?{_TOKEN}){{0,3}}"
-_NAMES = rf"(?P<names>{_NAME}(?:\s*(?:,\s*(?:and\s+)?|\s(?:and|\+)\s|/)\s*{_NAME})*)"
-_JOIN = re.compile(r"\s*(?:,\s*(?:and\s+)?|\s(?:and|\+)\s|/)\s*")
+_SEPARATOR = r"(?:\s*,\s*(?:and\s+)?|\s+(?:and|\+)\s+|\s*/\s*)"  # one way to match: no backtracking
+_NAMES = rf"(?P<names>{_NAME}(?:{_SEPARATOR}{_NAME})*)"
+_JOIN = re.compile(_SEPARATOR)
 
 _NOT_NAMES = set(
     """
@@ -56,9 +57,9 @@ _FRAMES: list[tuple[re.Pattern[str], bool]] = [
         rf"\b(?:requests?|requested|ask|asks|asked|asking|feedback|needed|prospects?|customers?"
         rf"|clients?|accounts?)\b[^,;.\n\x00]{{0,20}}?\bfrom\s+{_NAMES}"
     ), True),
-    (re.compile(rf"(?:^|(?<=[,;.:!?\n(\x00])\s*)[Ff]rom\s+{_NAMES}"), True),
+    (re.compile(rf"(?:^|(?<=[,;.:!?\n(\x00])[ \t]*)[Ff]rom\s+{_NAMES}"), True),
     (re.compile(
-        rf"(?:^|(?<=[,;.:!?\n\x00])\s*|\b(?:also|plus|and|but)\s+){_NAMES}\s+(?:also\s+|too\s+)?"
+        rf"(?:^|(?<=[,;.:!?\n\x00])[ \t]*|\b(?:also|plus|and|but)\s+){_NAMES}\s+(?:also\s+|too\s+)?"
         rf"{_ASK}\b(?:\s+(?:us\s+)?(?:for|about|to\s+have|to\s+get))?"
     ), False),
     (re.compile(rf"\b(?:(?:for|before|ahead\s+of)\s+)?(?:the\s+)?(?P<names>{_NAME})(?:'s)?"

@@ -257,13 +257,15 @@ def find_dates(text: str, today: date, *, after: bool = False,
 
 _LEAD = re.compile(
     r"^\s*(?:(?:timeline|target(?:ing)?|eta|planned|plan|for|in|by|around|during|before)"
-    r"\b\s*[:\-]?\s*)*",
+    r"\b(?:\s*[:\-])?\s*)*",
     re.IGNORECASE,
 )
 
 
 def parse_timeline(text: str, today: date) -> tuple[str, date | None] | None:
     """A timeline field ("Q3", "end of March", "2027-05-01"): its label and target date."""
+    if len(text) > 200:
+        return None
     for body in (text.strip().rstrip(".!"), _LEAD.sub("", text).strip().rstrip(".!")):
         found = find_dates(body, today)
         if body and len(found) == 1 and found[0].start == 0 and found[0].end == len(body):

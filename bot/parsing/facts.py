@@ -36,8 +36,8 @@ _CONTEXT_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _LEAD_FILLER = re.compile(rf"(?:\b{_FILLER}|[~≈])\s*$", re.IGNORECASE)
-_CLAUSE_LEFT = re.compile(rf"(?:^|[,;:(\n\x00])\s*(?:(?:and|with|plus|also|{_FILLER})\s*)*$",
-                          re.IGNORECASE)
+_CLAUSE_START = ",;:(\n\x00"
+_CLAUSE_LEFT = re.compile(rf"\s*(?:(?:and|with|plus|also|{_FILLER})\b\s*)*", re.IGNORECASE)
 _CLAUSE_RIGHT = re.compile(r"\s*(?:$|[,;)\n\x00]|\.(?:\s|$))")
 
 _COUNT_NOUN = (
@@ -106,7 +106,7 @@ _IMPORTANCE: list[tuple[ImportanceValue, re.Pattern[str]]] = [
                              re.IGNORECASE)),
     ("important", re.compile(
         r"\bhigh[-\s]priority\b|(?:\b(?:it'?s|is|very|really|super|quite)\s+)important\b"
-        r"|(?:^|(?<=[,;(\n]))\s*important\s*(?=$|[,;)\n.!])", re.IGNORECASE)),
+        r"|(?:^|(?<=[,;(\n]))[ \t]*important[ \t]*(?=$|[,;)\n.!])", re.IGNORECASE)),
 ]
 
 
@@ -236,7 +236,8 @@ def _read_revenue(source: _Text, amount: AmountMatch) -> _Revenue | None:
         context = True
     elif lead := _LEAD_FILLER.search(text[max(0, start - 20) : start]):
         start -= len(lead[0])
-    alone = _CLAUSE_LEFT.search(text[:start]) is not None and _CLAUSE_RIGHT.match(text, end)
+    clause = max(text.rfind(c, 0, start) for c in _CLAUSE_START) + 1
+    alone = _CLAUSE_LEFT.fullmatch(text, clause, start) and _CLAUSE_RIGHT.match(text, end)
     if period is None and not context and not (amount.has_magnitude and alone):
         return None
     if not amount.has_currency and not amount.has_magnitude and period is None:
@@ -254,7 +255,7 @@ def _period_of(match: re.Match[str]) -> RevenuePeriod | None:
 def _count(source: _Text) -> int | None:
     for pattern in (_COUNT, _COUNT_LABEL):
         for match in pattern.finditer(source.masked):
-            if pattern is _COUNT and _NOT_A_COUNT.search(source.masked[: match.start()]):
+            if pattern is _COUNT and _NOT_A_COUNT.search(source.masked, max(0, match.start() - 12), match.start()):
                 continue
             value = number_value(match["n"])
             if value is not None:

@@ -53,7 +53,7 @@ def number_value(text: str) -> int | None:
 
 def parse_count(text: str) -> int | None:
     """A whole field holding a count: "3", "three", "about 12 customers"; else None."""
-    match = _WHOLE.fullmatch(text)
+    match = _WHOLE.fullmatch(text) if len(text) <= 100 else None
     if match is None:
         return None
     return number_value(match["n"])

@@ -19,7 +19,9 @@ _ADDITIONAL = re.compile(
     r"|\btoo\b(?=\s*(?:$|[,.;!]))",
     re.IGNORECASE,
 )
-_DATE_LEAD = r"(?:\s+(?:date|is|on|by|in|around|at|the|of|expected|scheduled|for)\b|\s*[:=\-–])*\s*"
+_DATE_LEAD = (
+    r"(?:\s*(?:[:=\-–]|\b(?:date|is|on|by|in|around|at|the|of|expected|scheduled|for)\b))*\s*"
+)
 _CLOSE = re.compile(
     rf"\b(?:close\s+date|closing\s+date|expected\s+close|closes|closing|close|signs|signing"
     rf"|sign)\b{_DATE_LEAD}",

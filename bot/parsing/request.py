@@ -68,12 +68,21 @@ def title_from(line: str, spans: list[tuple[int, int]]) -> str | None:
     if kept and _GREETING.match(kept[0]):
         kept = kept[1:]
     title = ", ".join(" ".join(p.split()) for p in kept)
-    title = _TRAILING.sub("", _LEADING.sub("", title)).replace("()", "").strip()
+    title = _strip_trailing(_LEADING.sub("", title)).replace("()", "").strip()
     if not title or not any(c.isalnum() for c in title):
         return None
     if chars[:1] == ["\x00"] and title.split()[0].islower():
         title = title[0].upper() + title[1:]
     return _cap(title)
+
+
+def _strip_trailing(title: str) -> str:
+    """Connectors left at the end ("SSO for"); searched near the end only, to stay linear."""
+    while match := _TRAILING.search(title, max(0, len(title) - 60)):
+        if match.start() == 0 or match.start() == len(title):
+            return title[: match.start()]
+        title = title[: match.start()]
+    return title
 
 
 def _cap(title: str) -> str:

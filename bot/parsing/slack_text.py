@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+MAX_TEXT = 4000
 _ANGLE = re.compile(r"<([^<>\s|]*)(?:\|([^<>]*))?>")
 _BARE_URL = re.compile(r"https?://[^\s<>|]+", re.IGNORECASE)
 
@@ -18,9 +19,12 @@ class Plain:
 def plain(text: str) -> Plain:
     """Mentions and special links dropped, links reduced to their label, entities unescaped.
 
-    Slack escapes only `&`, `<` and `>` in message and command text.
+    Slack escapes only `&`, `<` and `>` in message and command text. Only the first
+    MAX_TEXT characters are read: facts come early, and the readers must stay fast on a
+    40,000-character message.
     """
     urls: list[str] = []
+    text = text[:MAX_TEXT]
 
     def replace(match: re.Match[str]) -> str:
         target, label = match[1], match[2]

@@ -5,13 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.money import Money
+from bot.services.priority import Currencies
 from bot.services.requests import asks_of
-from models import Blocker, Decision, Request
+from models import Blocker, Decision, Request, RequestStatus
+
+if TYPE_CHECKING:
+    from bot.services.demand import DemandTotals
 
 
 class Question(StrEnum):
@@ -37,6 +42,7 @@ class RequestFacts:
     crm_url: str | None = None
     decision: Decision | None = None
     missing: list[Question] = field(default_factory=list)
+    totals: DemandTotals | None = None  # with the requests merged into it (issue 5)
 
 
 _BLOCKER_RANK = {Blocker.DEAL_BLOCKER: 3, Blocker.CHURN_RISK: 2, Blocker.NONE: 1,
@@ -52,11 +58,21 @@ def current_decision(session: Session, request_id: int) -> Decision | None:
     )
 
 
-def request_facts(session: Session, request: Request) -> RequestFacts:
+def request_facts(session: Session, request: Request,
+                  currencies: Currencies | None = None) -> RequestFacts:
+    """The request's own facts; a request others were merged into shows the group's totals
+    (each customer once), so its card and follow-up questions reflect all the demand."""
+    from bot.services.demand import totals_for
+
     facts = RequestFacts(request=request)
     revenue: dict[str, int] = {}
-    for ask, name in asks_of(session, request.id):
-        if name:
+    merged = list(session.scalars(
+        select(Request).where(Request.team_id == request.team_id,
+                              Request.duplicate_of_id == request.id,
+                              Request.status == RequestStatus.MERGED).order_by(Request.id)))
+    asks = [pair for each in [request, *merged] for pair in asks_of(session, each.id)]
+    for ask, name in asks:
+        if name and name not in facts.customers:
             facts.customers.append(name)
         if ask.revenue_minor is not None and ask.currency:
             revenue[ask.currency] = revenue.get(ask.currency, 0) + ask.revenue_minor
@@ -71,6 +87,11 @@ def request_facts(session: Session, request: Request) -> RequestFacts:
             facts.deal_amount = Money(ask.deal_amount_minor, ask.currency or "USD")
     facts.revenue = [Money(minor, cur) for cur, minor in sorted(revenue.items())]
     facts.customer_count = request.customer_count or (len(facts.customers) or None)
+    if merged or currencies is not None:
+        facts.totals = totals_for(session, request, currencies or Currencies())
+    if merged and facts.totals is not None:
+        facts.revenue = list(facts.totals.revenue)
+        facts.customer_count = facts.totals.customer_count or None
     facts.decision = current_decision(session, request.id)
     facts.missing = missing_questions(facts)
     return facts

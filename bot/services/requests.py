@@ -10,6 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.money import Money
+from bot.services.similar import index_request, matcher_for, reindex
+from bot.similarity import Matcher
 from models import (
     Activity,
     Blocker,
@@ -180,8 +182,10 @@ def file_request(
     draft: RequestDraft,
     origin: Origin,
     now: datetime,
+    matcher: Matcher | None = None,
 ) -> Filed:
-    """Stores a new request, or returns the one already filed from the same message."""
+    """Stores a new request (with its similarity vector and match keys), or returns the one
+    already filed from the same message."""
     if origin.message_ts and origin.channel_id:
         existing = find_by_source_message(session, team_id, origin.channel_id, origin.message_ts)
         if existing is not None:
@@ -217,6 +221,7 @@ def file_request(
         return Filed(existing.id, created=False)
     add_rep(session, request, user_id, RepRole.REQUESTER, now)
     _record_demand(session, request, draft.customers, draft.demand, user_id, now)
+    index_request(session, request, matcher or matcher_for("lexical"))
     log_activity(session, request, user_id, "filed", now, source=str(origin.source))
     return Filed(request.id, created=True)
 
@@ -402,5 +407,7 @@ def edit_request(
     if changed:
         request.updated_at = now
         log_activity(session, request, user_id, "edited", now, changed=changed)
+    if "title" in changed or "problem" in changed:
+        reindex(session, request)
     session.flush()
     return changed

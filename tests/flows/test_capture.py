@@ -218,3 +218,22 @@ def test_reaction_files_the_reacted_message_and_asks_in_its_thread(bot, slack, d
         reps = dict(session.execute(select(RequestRep.user_id, RequestRep.role)).all())
     assert reps == {REP: "requester", OTHER_REP: "supporter"}
     assert len([c for c in slack.calls_to("chat.postMessage") if "Feature request" in c.args["text"]]) == 1
+
+
+def test_shortcut_on_a_message_without_text_opens_an_empty_form(bot, slack):
+    message = {"ts": "1700000500.000100", "user": OTHER_REP, "text": "",
+               "files": [{"id": "F0FILE001", "name": "screenshot.png"}]}
+    bot.shortcut(Callback.FILE_FEATURE_REQUEST, REP, message=message, channel_id=CHANNEL)
+    shown = initial_values(opened_view(slack))
+    assert shown["title"] is None and shown["problem"] is None
+
+
+def test_request_command_over_the_wire_to_requestbot_serve(served_bot, slack, db):
+    response = served_bot.command("Dark mode for Globex", REP, CHANNEL)
+    assert response.status_code == 200
+    view = slack.wait_for("views.open", timeout=10)[0].response["view"]
+    assert initial_values(view)["title"] == "Dark mode"
+    submit(served_bot, view, REP, {"title": "Dark mode", "customers": "Globex"})
+    card = slack.wait_for("chat.postMessage", timeout=10)[0]
+    assert "Dark mode" in card.args["text"] and card.args["channel"] == CHANNEL
+    assert [r.title for r in requests_in(db)] == ["Dark mode"]

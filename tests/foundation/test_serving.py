@@ -62,3 +62,14 @@ def test_oversized_bodies_are_refused(bot):
     body = json.dumps({"type": "url_verification", "challenge": "x" * 1_100_000})
     response = bot.post(body, "application/json")
     assert response.status_code == 413
+
+
+def test_signed_requests_dispatched_straight_into_the_app_are_verified_too(bot, slack):
+    from tests.harness import CHANNEL, REP
+    from tests.slack.payloads import slash_command
+
+    body, content_type = slash_command("", REP, CHANNEL)
+    assert bot.dispatch(body, content_type, sign=False).status == 401
+    assert bot.dispatch(body, content_type).status == 200
+    [call] = slack.wait_for("views.open")
+    assert call.args["view"]["callback_id"] == "request_modal"

@@ -38,6 +38,10 @@ class Workspace:
         self.usergroups: dict[str, list[str]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.reactions: set[tuple[str, str, str]] = set()
+        # OAuth codes a test hands out: code -> (team id installed, bot token granted)
+        self.oauth_grants: dict[str, tuple[str, str]] = {}
+        # where apps.connections.open sends Socket Mode clients (a local WebSocket double)
+        self.socket_mode_url: str | None = None
 
     # -- state set up by tests -----------------------------------------------------------
     def next_ts(self) -> str:
@@ -209,14 +213,19 @@ class Workspace:
         return {"ok": True}
 
     def _apps_connections_open(self, args: dict[str, Any]) -> Answer:
-        return {"ok": True, "url": f"wss://wss-primary.slack.com/link/?ticket={next(self._ids)}"}
+        url = self.socket_mode_url or "wss://wss-primary.slack.com/link/"
+        return {"ok": True, "url": f"{url}?ticket={next(self._ids)}"}
 
     def _oauth_v2_access(self, args: dict[str, Any]) -> Answer:
+        """Installs in this workspace, or in the one `oauth_grants` names for the code."""
         installer = "U0INSTALL1"
+        team_id, token = self.oauth_grants.get(
+            str(args.get("code")), (self.team_id, "xoxb-17653672481-installed")
+        )
         return {
-            "ok": True, "app_id": self.app_id, "access_token": "xoxb-17653672481-installed",
+            "ok": True, "app_id": self.app_id, "access_token": token,
             "token_type": "bot", "scope": "commands,chat:write,users:read",
-            "bot_user_id": self.bot_user_id, "team": {"id": self.team_id, "name": "Example"},
+            "bot_user_id": self.bot_user_id, "team": {"id": team_id, "name": "Example"},
             "enterprise": None, "is_enterprise_install": False,
             "authed_user": {"id": installer, "scope": "", "token_type": "user"},
         }

@@ -1,0 +1,73 @@
+"""What a process costs, read from /proc: CPU time and memory, without psutil.
+
+`cpu_seconds` is utime + stime (user and system CPU) of the process itself; `memory_kb`
+is its resident set now (VmRSS) and at its peak (VmHWM).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    # after "pid (comm)": state is fields[0], so utime (14th) and stime (15th) are 11 and 12
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+@dataclass(frozen=True)
+class Memory:
+    rss_kb: int
+    peak_kb: int
+
+    @property
+    def rss_mb(self) -> float:
+        return self.rss_kb / 1024
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_kb / 1024
+
+
+def memory(pid: int) -> Memory:
+    values: dict[str, int] = {}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            name, _, rest = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                values[name] = int(rest.split()[0])
+    return Memory(values.get("VmRSS", 0), values.get("VmHWM", 0))
+
+
+def settle(pid: int, quiet_seconds: float = 0.3, timeout: float = 20.0) -> float:
+    """Waits until the process stops using CPU (its work after the acks is done);
+    returns its CPU seconds then. Quiet: under 2% of a core over `quiet_seconds`."""
+    deadline = time.monotonic() + timeout
+    last = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(quiet_seconds)
+        now = cpu_seconds(pid)
+        if now - last <= 0.02 * quiet_seconds + 1 / CLOCK_TICKS:
+            return now
+        last = now
+    return last
+
+
+class PeakMemory:
+    """Polls a running process's VmHWM (the kernel keeps the peak; polling only has to
+    catch the process before it exits)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak_kb = 0
+
+    def poll(self) -> None:
+        try:
+            self.peak_kb = max(self.peak_kb, memory(self.pid).peak_kb)
+        except (FileNotFoundError, ProcessLookupError):
+            pass

@@ -1,0 +1,174 @@
+"""Claiming due reminders and recording what Slack answered.
+
+A reminder is claimed in the database before it is sent (FOR UPDATE SKIP LOCKED on
+PostgreSQL; SQLite has one writer, its transactions begin IMMEDIATE) and marked sent only
+after Slack accepted it, so two sweeps never send it twice. A claim older than CLAIM_TTL
+belongs to a sweep that died between claiming and sending: it is claimed again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from bot.posts import queue_thread_reply
+from bot.reminders.digest import reps_waited_on
+from bot.reminders.messages import compose, still_relevant
+from bot.services.outbox import retry_delay
+from bot.services.reminders import ReminderPolicy, add_once
+from models import DeliveryState, Reminder, ReminderKind, Request
+
+log = logging.getLogger(__name__)
+
+CLAIM_TTL = timedelta(minutes=5)
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    team_id: str
+    kind: str
+    recipient: str | None
+    attempts: int
+    tz: str | None = None
+    message: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fans_out(self) -> bool:
+        return self.recipient is None
+
+
+def _due(now: datetime):
+    return or_(
+        and_(Reminder.state == DeliveryState.PENDING, Reminder.due_at <= now),
+        and_(Reminder.state == DeliveryState.CLAIMED, Reminder.claimed_at < now - CLAIM_TTL),
+    )
+
+
+def claim_due(session: Session, *, worker: str, now: datetime, limit: int = 50) -> list[Claimed]:
+    """Claims due reminders and builds each one's message from the data as it is now;
+    a reminder that is no longer relevant (decided, answered, stopped) is cancelled."""
+    query = select(Reminder).where(_due(now)).order_by(Reminder.due_at, Reminder.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    claimed = []
+    for reminder in session.scalars(query).all():
+        try:
+            if reminder.recipient is None:
+                message = {} if still_relevant(session, reminder, now) else None
+            else:
+                built = compose(session, reminder, now)
+                message = built.args() if built is not None else None
+        except Exception as exc:  # noqa: BLE001 - one broken reminder never stops the sweep
+            log.exception("reminder could not be built", extra={"reminder_id": reminder.id})
+            _give_up(reminder, f"could not be built: {type(exc).__name__}: {exc}")
+            continue
+        if message is None:
+            reminder.state = DeliveryState.CANCELLED
+            reminder.claimed_by = reminder.claimed_at = None
+            continue
+        reminder.state = DeliveryState.CLAIMED
+        reminder.claimed_by = worker
+        reminder.claimed_at = now
+        reminder.attempts += 1
+        claimed.append(Claimed(reminder.id, reminder.team_id, reminder.kind, reminder.recipient,
+                               reminder.attempts, (reminder.payload or {}).get("tz"), message))
+    return claimed
+
+
+def expand(session: Session, claimed: Claimed, deciders: list[str], policy: ReminderPolicy,
+           now: datetime) -> list[str]:
+    """A reminder for several people becomes one reminder each (sent, retried and snoozed
+    on its own); for a stale request the next round is scheduled too."""
+    parent = session.get(Reminder, claimed.id, with_for_update=True)
+    if parent is None or parent.state != DeliveryState.CLAIMED:
+        return []
+    payload = dict(parent.payload or {})
+    if parent.kind == ReminderKind.DIGEST:
+        channel = payload.get("channel")
+        recipients = ([channel] if channel else []) + sorted(
+            reps_waited_on(session, parent.team_id))
+        personal = {r: r != channel for r in recipients}
+    else:
+        recipients, personal = list(deciders), {}
+    for recipient in recipients:
+        add_once(session, team_id=parent.team_id, kind=parent.kind, request_id=parent.request_id,
+                 decision_id=parent.decision_id, recipient=recipient, due_at=now,
+                 dedupe_key=f"{parent.dedupe_key or parent.id}:{recipient}"[:200],
+                 payload={**payload, "personal": personal.get(recipient, False)},
+                 created_at=now)
+    if parent.kind == ReminderKind.STALE and payload.get("round", 1) == 1:
+        add_once(session, team_id=parent.team_id, kind=ReminderKind.STALE,
+                 request_id=parent.request_id, due_at=now + timedelta(days=policy.stale_days),
+                 dedupe_key=f"stale:{parent.request_id}:2", payload={"round": 2},
+                 created_at=now)
+    if recipients:
+        parent.state = DeliveryState.SENT
+        parent.sent_at = now
+        parent.payload = {**payload, "recipients": recipients}
+    else:
+        _give_up(parent, "nobody to send it to: no deciders configured")
+    return recipients
+
+
+def record_sent(session: Session, claimed: Claimed, result: dict[str, Any], *,
+                now: datetime) -> None:
+    reminder = session.get(Reminder, claimed.id, with_for_update=True)
+    if reminder is None or reminder.state == DeliveryState.SENT:
+        return
+    reminder.state = DeliveryState.SENT
+    reminder.sent_at = now
+    reminder.last_error = None
+    reminder.claimed_by = reminder.claimed_at = None
+    reminder.payload = {**(reminder.payload or {}), "channel": result.get("channel"),
+                        "ts": result.get("ts")}
+    if reminder.kind == ReminderKind.REVISIT and reminder.request_id:
+        request = session.get(Request, reminder.request_id)
+        if request is not None:
+            queue_thread_reply(
+                session, request,
+                f"Product is revisiting the decision on #{request.id} today: new customers, "
+                "revenue or blockers added here since the decision count as evidence.", now)
+
+
+def record_failure(session: Session, claimed: Claimed, error: str, *, now: datetime,
+                   permanent: bool, retry_after: float | None = None) -> bool:
+    """Back to pending with backoff, or given up (True) when Slack refused for good or
+    after MAX_ATTEMPTS."""
+    reminder = session.get(Reminder, claimed.id, with_for_update=True)
+    if reminder is None or reminder.state == DeliveryState.SENT:
+        return False
+    if permanent or reminder.attempts >= MAX_ATTEMPTS:
+        reason = error if permanent else f"gave up after {reminder.attempts} attempts: {error}"
+        _give_up(reminder, reason)
+        log.warning("reminder given up", extra={"reminder_id": reminder.id, "kind": reminder.kind,
+                                                "reason": reason})
+        return True
+    reminder.state = DeliveryState.PENDING
+    reminder.claimed_by = reminder.claimed_at = None
+    reminder.last_error = error[:500]
+    reminder.due_at = now + retry_delay(reminder.attempts, retry_after)
+    return False
+
+
+def defer(session: Session, claimed: Claimed, until: datetime) -> None:
+    """Not now (the recipient's weekend): pending again, the attempt not counted."""
+    reminder = session.get(Reminder, claimed.id, with_for_update=True)
+    if reminder is None or reminder.state != DeliveryState.CLAIMED:
+        return
+    reminder.state = DeliveryState.PENDING
+    reminder.claimed_by = reminder.claimed_at = None
+    reminder.attempts = max(reminder.attempts - 1, 0)
+    reminder.due_at = until
+
+
+def _give_up(reminder: Reminder, reason: str) -> None:
+    reminder.state = DeliveryState.FAILED
+    reminder.claimed_by = reminder.claimed_at = None
+    reminder.last_error = reason[:500]

@@ -1,0 +1,109 @@
+"""What an operator watches: one JSON log line per Slack request, never a secret, and metrics."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+
+from tests.flows.helpers import opened_view, state_for
+from tests.harness import BOT_TOKEN, CHANNEL, REP, SIGNING_SECRET, TEAM_ID
+
+SECRETS = (BOT_TOKEN, SIGNING_SECRET, "xoxb-1234")
+
+
+@pytest.fixture
+def settings_overrides():
+    return {"REQUESTBOT_LOG_FORMAT": "json"}
+
+
+def log_lines(served_bot) -> list[dict]:
+    lines = [line for line in served_bot.log().splitlines() if line.strip()]
+    return [json.loads(line) for line in lines]  # every line is one JSON object
+
+
+def wait_until(check, timeout: float = 15):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def test_every_slack_request_is_one_json_log_line_without_secrets_and_counted(served_bot, slack):
+    slack.rate_limit("chat.postMessage", retry_after=1, times=2)  # past slack-sdk's own retry
+    served_bot.command("", REP, CHANNEL)
+    view = opened_view(slack)
+    served_bot.submit_view(view["callback_id"], state_for(view, {"title": "Bulk CSV export"}),
+                           REP, private_metadata=view["private_metadata"], view=view)
+    served_bot.post(*_unsigned_probe(), sign=False)
+    # the outbox's schedule sends the card once Slack stops rate limiting
+    card = slack.wait_for("chat.postMessage", timeout=20, predicate=lambda c: c.status == 200)
+    assert len(card) == 1
+
+    def request_lines():
+        lines = [e for e in log_lines(served_bot) if e.get("message") == "slack request"]
+        return lines if len(lines) >= 3 else None
+
+    lines = wait_until(request_lines)
+    kinds = {(e["kind"], e["outcome"]) for e in lines}
+    assert {("command", "ok"), ("view_submission", "ok"), ("event:message", "401")} <= kinds
+    for entry in lines:
+        assert entry["level"] == "info" and entry["latency_ms"] >= 0
+    command = next(e for e in lines if e["kind"] == "command")
+    assert command["team"] == TEAM_ID and command["status"] == 200
+    failed = [e for e in log_lines(served_bot) if e.get("message") == "slack call failed"]
+    assert failed and failed[0]["error"] == "ratelimited"
+    everything = served_bot.log()
+    for secret in SECRETS:
+        assert secret not in everything
+
+    metrics = httpx.get(f"{served_bot.url}/metrics").text
+    assert 'requestbot_slack_requests_total{kind="command",outcome="ok"} 1.0' in metrics
+    assert 'requestbot_slack_requests_total{kind="view_submission",outcome="ok"} 1.0' in metrics
+    assert 'requestbot_slack_requests_total{kind="event:message",outcome="401"} 1.0' in metrics
+    assert 'requestbot_ack_latency_seconds_bucket{kind="command",le="0.5"} 1.0' in metrics
+    assert 'requestbot_web_api_calls_total{method="views.open",outcome="ok"} 1.0' in metrics
+    assert 'requestbot_web_api_calls_total{method="chat.postMessage",outcome="ratelimited"}' in metrics
+    assert 'requestbot_web_api_calls_total{method="chat.postMessage",outcome="ok"} 1.0' in metrics
+    assert "# TYPE requestbot_reminders_total counter" in metrics
+    for secret in SECRETS:
+        assert secret not in metrics
+
+
+def test_health_and_readiness_over_the_wire(served_bot):
+    assert httpx.get(f"{served_bot.url}/healthz").json() == {"status": "ok"}
+    assert httpx.get(f"{served_bot.url}/readyz").status_code == 200
+
+
+def _unsigned_probe():
+    from tests.slack.payloads import event_callback, message_event
+
+    return event_callback(message_event(CHANNEL, REP, "hello"))
+
+
+def test_log_lines_redact_tokens_in_messages_extras_and_tracebacks():
+    import logging
+
+    from bot.logs import JsonFormatter, TextFormatter
+
+    try:
+        raise RuntimeError("Slack refused xoxb-1-secret-token")
+    except RuntimeError:
+        import sys
+
+        record = logging.makeLogRecord({
+            "msg": "calling with %s", "args": ("xapp-1-A0-secret",), "levelname": "ERROR",
+            "name": "requestbot", "error": "invalid_auth for xoxp-9-user-secret",
+            "exc_info": sys.exc_info(),
+        })
+    for formatter in (JsonFormatter(), TextFormatter()):
+        line = formatter.format(record)
+        for secret in ("1-secret-token", "1-A0-secret", "9-user-secret"):
+            assert secret not in line
+        assert "xoxb-***" in line and "xapp-***" in line and "xoxp-***" in line
+    assert json.loads(JsonFormatter().format(record))["error"] == "invalid_auth for xoxp-***"

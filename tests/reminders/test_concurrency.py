@@ -1,0 +1,128 @@
+"""Several sweeps at once (replicas, a cron job beside `serve`) send each reminder once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import insert
+
+from bot.reminders.store import claim_due
+from bot.reminders.sweep import Pacer, sweep
+from bot.services.requests import Origin, RequestDraft
+from bot.services.requests import file_request as file_one
+from models import Reminder, ReminderKind, RequestSource
+from tests.harness import BOT_TOKEN, DECIDER, REP, TEAM_ID, Clock
+from tests.reminders.helpers import dms_to, file_request, reminders
+
+RECIPIENTS = [f"U0CONC{n:04d}" for n in range(24)]
+
+
+@pytest.fixture
+def clock():
+    """Filed three days ago by the real clock, so `run-due` (which reads the real clock)
+    finds the follow-up nudge due."""
+    return Clock(datetime.now(UTC).replace(microsecond=0) - timedelta(days=3))
+
+
+def many_due(db, request_id: int) -> None:
+    """A reminder due for each of many people (the information-arrived kind needs no setup)."""
+    due = datetime.now(UTC) - timedelta(hours=1)
+    with db.sessions.begin() as session:
+        session.execute(insert(Reminder), [
+            {"team_id": TEAM_ID, "kind": ReminderKind.INFO_ARRIVED, "request_id": request_id,
+             "recipient": user, "due_at": due, "dedupe_key": f"test:{user}", "payload": {},
+             "state": "pending", "attempts": 0, "created_at": due}
+            for user in RECIPIENTS
+        ])
+
+
+def run_due(slack, db) -> subprocess.Popen:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REQUESTBOT_"))},
+           "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack.base_url, "DATABASE_URL": db.url,
+           "REQUESTBOT_DECIDERS": DECIDER, "REQUESTBOT_QUIET_WEEKENDS": "false",
+           "REQUESTBOT_LOG_FORMAT": "text"}
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "reminders", "run-due"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def sent_by(process: subprocess.Popen) -> int:
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    return int(re.search(r"sent (\d+) reminder", err).group(1))
+
+
+def test_run_due_sends_what_is_due_once_and_a_second_run_sends_nothing(bot, slack, db):
+    file_request(bot, slack)
+    bot.wait_idle()
+    assert sent_by(run_due(slack, db)) == 1
+    [nudge] = dms_to(slack, REP, "still needs")
+    assert nudge.token == BOT_TOKEN
+    assert sent_by(run_due(slack, db)) == 0
+    assert len(dms_to(slack, REP, "still needs")) == 1
+    assert [r.state for r in reminders(db, "follow_up")] == ["sent"]
+
+
+def test_two_run_due_processes_at_once_send_each_reminder_once(bot, slack, db):
+    request_id = file_request(bot, slack)
+    many_due(db, request_id)
+    first, second = run_due(slack, db), run_due(slack, db)
+    total = sent_by(first) + sent_by(second)
+    assert total == len(RECIPIENTS) + 1  # and the requester's follow-up nudge
+    for user in [*RECIPIENTS, REP]:
+        assert len(dms_to(slack, user)) == 1, user
+
+
+def test_two_sweeps_claiming_small_batches_side_by_side_send_each_once(bot, slack, db):
+    request_id = file_request(bot, slack)
+    many_due(db, request_id)
+    bot.deps.now = lambda: datetime.now(UTC)
+
+    async def both():
+        return await asyncio.gather(sweep(bot.deps, Pacer(0.0), limit=3),
+                                    sweep(bot.deps, Pacer(0.0), limit=3))
+
+    reports = bot.run(both(), timeout=60)
+    assert sum(r.sent for r in reports) == len(RECIPIENTS) + 1
+    for user in RECIPIENTS:
+        assert len(dms_to(slack, user)) == 1, user
+    assert {r.state for r in reminders(db, "info_arrived")} == {"sent"}
+
+
+def test_a_claimed_reminder_is_skipped_not_waited_for(db, clock):
+    """Row locks: while one sweep holds its claim open, another skips those rows at once."""
+    if db.dialect != "postgresql":
+        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite has one writer, so a second claim "
+                    "waits for the first transaction instead (covered by the tests above)")
+
+    with db.sessions.begin() as session:
+        filed = file_one(session, team_id=TEAM_ID, user_id=REP,
+                         draft=RequestDraft(title="Dark mode"),
+                         origin=Origin(source=RequestSource.COMMAND, channel_id="C0SALES01"),
+                         now=clock.now())
+    many_due(db, filed.request_id)
+    now = datetime.now(UTC)
+    holder = db.sessions()
+    holder.begin()
+    held = claim_due(holder, worker="first", now=now, limit=10)
+    assert len(held) == 10
+    seen: list[int] = []
+
+    def second_sweep() -> None:
+        with db.sessions.begin() as session:
+            seen.extend(c.id for c in claim_due(session, worker="second", now=now, limit=100))
+
+    thread = threading.Thread(target=second_sweep)
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive(), "the second claim waited for the first one's locks"
+    holder.commit()
+    holder.close()
+    assert len(seen) == len(RECIPIENTS) - 10
+    assert not set(seen) & {c.id for c in held}

@@ -1,0 +1,131 @@
+"""The sweep against the Slack double: retries with backoff, giving up, pacing, claims
+that expire, and quiet weekends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.reminders.store import CLAIM_TTL, MAX_ATTEMPTS, claim_due
+from tests.harness import OTHER_REP, REP, Clock
+from tests.reminders.helpers import dms_to, file_request, reminders, run_sweep, weekday_clock
+
+THIRD_REP = "U0REP0003"
+
+
+@pytest.fixture
+def clock():
+    return weekday_clock()
+
+
+def nudges_due(bot, slack, clock, reps=(REP,)) -> None:
+    """Files one request per rep and moves time past the follow-up nudge (48 hours)."""
+    for rep in reps:
+        file_request(bot, slack, f"Request from {rep}", user=rep)
+    clock.advance(hours=49)
+
+
+def test_a_rate_limited_reminder_waits_for_retry_after_then_goes_once(bot, slack, db, clock):
+    nudges_due(bot, slack, clock)
+    slack.rate_limit("chat.postMessage", retry_after=2, times=2)  # the client retries once itself
+    report = run_sweep(bot)
+    assert (report.sent, report.retrying) == (0, 1)
+    [reminder] = reminders(db, "follow_up")
+    assert reminder.state == "pending" and reminder.last_error == "ratelimited"
+    assert reminder.due_at == clock.now() + timedelta(seconds=2)
+
+    assert run_sweep(bot).sent == 0  # not before Retry-After
+    clock.advance(seconds=2)
+    assert run_sweep(bot).sent == 1
+    assert len([c for c in dms_to(slack, REP) if c.status == 200]) == 1
+    [reminder] = reminders(db, "follow_up")
+    assert reminder.state == "sent" and reminder.attempts == 2 and reminder.last_error is None
+
+
+def test_a_server_error_is_retried_with_backoff(bot, slack, db, clock):
+    nudges_due(bot, slack, clock)
+    slack.server_error("chat.postMessage", times=2)
+    assert run_sweep(bot).retrying == 1
+    [reminder] = reminders(db, "follow_up")
+    assert reminder.last_error == "fatal_error"
+    clock.advance(seconds=1)
+    assert run_sweep(bot).sent == 1
+    assert len([c for c in dms_to(slack, REP) if c.status == 200]) == 1
+
+
+def test_a_reminder_that_keeps_failing_is_given_up_with_its_reason(bot, slack, db, clock):
+    nudges_due(bot, slack, clock)
+    slack.server_error("chat.postMessage", times=100)
+    for _ in range(MAX_ATTEMPTS):
+        run_sweep(bot)
+        clock.advance(minutes=5)
+    [reminder] = reminders(db, "follow_up")
+    assert reminder.state == "failed" and reminder.attempts == MAX_ATTEMPTS
+    assert reminder.last_error == f"gave up after {MAX_ATTEMPTS} attempts: fatal_error"
+    assert run_sweep(bot).sent == 0
+    metrics = bot.deps.metrics.render().decode()
+    assert 'requestbot_reminders_total{kind="follow_up",outcome="failed"} 1.0' in metrics
+
+
+def test_one_refused_reminder_does_not_stop_the_others(bot, slack, db, clock):
+    nudges_due(bot, slack, clock, reps=(REP, OTHER_REP))
+    slack.fail("chat.postMessage", "channel_not_found")
+    report = run_sweep(bot)
+    assert (report.sent, report.failed) == (1, 1)
+    states = sorted((r.state, r.last_error) for r in reminders(db, "follow_up"))
+    assert states == [("failed", "channel_not_found"), ("sent", None)]
+    metrics = bot.deps.metrics.render().decode()
+    assert 'requestbot_reminders_total{kind="follow_up",outcome="sent"} 1.0' in metrics
+    assert 'requestbot_reminders_total{kind="follow_up",outcome="due"} 2.0' in metrics
+
+
+def test_a_batch_is_paced_per_conversation_and_no_slower(bot, slack, db, clock):
+    for n in range(3):
+        file_request(bot, slack, f"Request {n}", user=REP)
+    for rep in (OTHER_REP, THIRD_REP):
+        file_request(bot, slack, f"Request from {rep}", user=rep)
+    clock.advance(hours=49)
+    assert run_sweep(bot, interval=1.0).sent == 5
+    to_rep = sorted(c.at for c in dms_to(slack, REP, "still needs"))
+    assert len(to_rep) == 3
+    assert all(later - earlier >= 0.95 for earlier, later in zip(to_rep, to_rep[1:], strict=False))
+    others = [c.at for rep in (OTHER_REP, THIRD_REP) for c in dms_to(slack, rep, "still needs")]
+    assert len(others) == 2 and max(others) - to_rep[0] < 0.9  # other people's DMs don't wait
+    assert to_rep[-1] - to_rep[0] < 2.9
+
+
+def test_a_claim_left_by_a_dead_sweep_is_picked_up_after_it_expires(bot, slack, db, clock):
+    nudges_due(bot, slack, clock)
+    [claimed] = db.transaction(lambda s: claim_due(s, worker="dead-sweep", now=clock.now()))
+    [reminder] = reminders(db, "follow_up")
+    assert reminder.state == "claimed" and reminder.claimed_by == "dead-sweep"
+
+    assert run_sweep(bot).sent == 0  # another sweep may still be sending it
+    clock.advance(seconds=CLAIM_TTL.total_seconds() + 1)
+    assert run_sweep(bot).sent == 1
+    assert run_sweep(bot).sent == 0
+    assert len(dms_to(slack, REP, "still needs")) == 1
+
+
+@pytest.mark.parametrize("clock", [Clock(datetime(2030, 3, 7, 12, 0, tzinfo=UTC))])
+def test_a_reminder_due_on_the_weekend_waits_for_monday_morning(bot, slack, db, clock):
+    slack.set_user(REP, tz="America/New_York")
+    nudges_due(bot, slack, clock)  # due Saturday 13:00 UTC
+    assert run_sweep(bot).deferred == 1
+    [reminder] = reminders(db, "follow_up")
+    monday_nine_new_york = datetime(2030, 3, 11, 13, 0, tzinfo=UTC)
+    assert reminder.state == "pending" and reminder.due_at == monday_nine_new_york
+    assert reminder.attempts == 0
+
+    clock.current = monday_nine_new_york - timedelta(minutes=1)
+    assert run_sweep(bot).sent == 0
+    clock.advance(minutes=2)
+    assert run_sweep(bot).sent == 1
+
+
+@pytest.mark.parametrize("clock", [Clock(datetime(2030, 3, 7, 12, 0, tzinfo=UTC))])
+@pytest.mark.parametrize("settings_overrides", [{"REQUESTBOT_QUIET_WEEKENDS": "false"}])
+def test_weekends_can_be_reminded_too(bot, slack, db, clock):
+    nudges_due(bot, slack, clock)
+    assert run_sweep(bot).sent == 1

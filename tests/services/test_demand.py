@@ -1,0 +1,145 @@
+"""Totals across merged requests (each customer once), merge and un-merge, on the real DB."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from bot.money import Money
+from bot.services.demand import (
+    asks_of_customer,
+    find_customer,
+    merge,
+    requests_of_rep,
+    totals_for,
+    unmerge,
+)
+from bot.services.facts import request_facts
+from bot.services.priority import Currencies
+from bot.services.requests import (
+    Answers,
+    Demand,
+    NotAllowed,
+    Origin,
+    RequestDraft,
+    file_request,
+    get_request,
+    record_answers,
+)
+from bot.services.similar import find_similar, matcher_for
+from models import RequestMatchKey, RequestRep, RequestSource, RequestStatus
+
+NOW = datetime(2030, 1, 10, 12, 0, tzinfo=UTC)
+TEAM = "T0TEAM001"
+USD = Currencies()
+
+
+def filed(session, title, customers, revenue=None, blocker=None, user="U0REP0001",
+          at=NOW, count=None):
+    draft = RequestDraft(title=title, customers=customers, customer_count=count,
+                         demand=Demand(revenue=revenue, blocker=blocker))
+    result = file_request(session, team_id=TEAM, user_id=user, draft=draft,
+                          origin=Origin(RequestSource.COMMAND, "C0SALES01"), now=at)
+    return get_request(session, TEAM, result.request_id)
+
+
+def test_a_customer_on_both_requests_counts_once_with_the_larger_revenue(db):
+    with db.sessions.begin() as session:
+        main = filed(session, "Bulk CSV export", ["Acme", "Globex"], Money(100_000_00, "USD"),
+                     "deal_blocker")
+        record_answers(session, main, Answers(customers=["Globex"], demand=Demand(
+            revenue=Money(20_000_00, "USD"))), "U0REP0001", NOW)
+        other = filed(session, "Export to spreadsheet", ["Acme", "Initech"],
+                      Money(150_000_00, "USD"), "deal_blocker", user="U0REP0002",
+                      at=NOW + timedelta(days=3))
+        record_answers(session, other, Answers(customers=["Initech"], demand=Demand(
+            revenue=Money(30_000_00, "EUR"), blocker="churn_risk")), "U0REP0002", NOW)
+
+        before = totals_for(session, main, USD)
+        assert (before.customers, before.blockers, before.reps) == (2, 1, 1)
+        assert before.revenue == [Money(120_000_00, "USD")]
+
+        merge(session, other, main, "U0PM00001", NOW)
+        assert other.status == RequestStatus.MERGED and other.duplicate_of_id == main.id
+        totals = totals_for(session, main, USD)
+        # Acme on both: once, with the larger of 100k and 150k; Globex 20k; Initech €30k
+        assert totals.customers == 3
+        assert totals.revenue == [Money(30_000_00, "EUR"), Money(170_000_00, "USD")]
+        assert totals.blockers == 2  # Acme (on both, once) and Initech
+        assert totals.reps == 2 and totals.requests == 2 and totals.merged_ids == [other.id]
+        assert totals.first_ask == NOW and totals.latest_ask == NOW + timedelta(days=3)
+        assert totals.revenue_base is None  # EUR with no rate: never summed into USD
+        rated = totals_for(session, main, Currencies("USD", (("EUR", Decimal("1.08")),)))
+        assert rated.revenue_base == Money(170_000_00 + 32_400_00, "USD")
+
+        facts = request_facts(session, main)  # the card shows the group
+        assert facts.customers == ["Acme", "Globex", "Initech"]
+        assert facts.revenue == totals.revenue and facts.customer_count == 3
+        assert session.scalar(select(RequestRep.id).where(
+            RequestRep.request_id == main.id, RequestRep.user_id == "U0REP0002"))
+
+        unmerge(session, other, "U0PM00001", NOW)
+        assert other.status == RequestStatus.NEW and other.duplicate_of_id is None
+        restored = totals_for(session, main, USD)
+        assert (restored.customers, restored.revenue, restored.blockers, restored.reps) == (
+            before.customers, before.revenue, before.blockers, before.reps)
+        assert not session.scalar(select(RequestRep.id).where(
+            RequestRep.request_id == main.id, RequestRep.user_id == "U0REP0002"))
+
+
+def test_merging_into_a_merged_request_lands_on_its_canonical_and_never_loops(db):
+    with db.sessions.begin() as session:
+        a = filed(session, "Dark mode", ["Acme"])
+        b = filed(session, "Night theme", ["Globex"])
+        c = filed(session, "Darker UI", ["Initech"])
+        merge(session, b, a, "U0PM00001", NOW)
+        merge(session, c, b, "U0PM00001", NOW)  # b is merged: c goes to a
+        assert c.duplicate_of_id == a.id
+        with pytest.raises(NotAllowed):
+            merge(session, a, c, "U0PM00001", NOW)  # c's canonical is a itself
+        merge(session, a, filed(session, "Theme switcher", []), "U0PM00001", NOW)
+        assert {b.duplicate_of_id, c.duplicate_of_id} == {a.duplicate_of_id}  # followers moved
+
+
+def test_stated_counts_and_unnamed_demand_add_up_without_names(db):
+    with db.sessions.begin() as session:
+        a = filed(session, "SSO with Okta", [], Money(50_000_00, "USD"), count=4)
+        b = filed(session, "SAML single sign-on", [], Money(70_000_00, "USD"), count=2)
+        merge(session, b, a, "U0PM00001", NOW)
+        totals = totals_for(session, a, USD)
+        assert totals.customers == 0 and totals.customer_count == 4
+        assert totals.revenue == [Money(120_000_00, "USD")]  # two unnamed stakes: both count
+
+
+def test_filing_stores_the_vector_and_keys_and_finds_paraphrases(db):
+    matcher = matcher_for("lexical")
+    with db.sessions.begin() as session:
+        export = filed(session, "Export reports to CSV", ["Acme"], Money(10_000_00, "USD"))
+        filed(session, "Dark mode for the dashboard", ["Globex"])
+        assert export.similarity_vector
+        keys = session.scalars(select(RequestMatchKey.key).where(
+            RequestMatchKey.request_id == export.id)).all()
+        assert keys
+        [found] = find_similar(session, TEAM, "Download data as a spreadsheet", None, matcher)
+        assert found.request.id == export.id and found.customers == 1
+        assert find_similar(session, TEAM, "Import users from CSV", None, matcher) == []
+        assert find_similar(session, "T0OTHER01", "Export reports to CSV", None, matcher) == []
+
+
+def test_a_rep_and_a_customer_see_their_requests_with_the_canonical_status(db):
+    with db.sessions.begin() as session:
+        a = filed(session, "Audit log", ["Acme"], user="U0REP0001")
+        b = filed(session, "Activity history", ["Acme"], user="U0REP0002")
+        merge(session, b, a, "U0PM00001", NOW)
+        a.status = RequestStatus.PLANNED
+        asks, total = requests_of_rep(session, TEAM, "U0REP0002", 0, 10)
+        assert total == 2  # their own (merged) and the canonical they now support
+        mine = {ask.request.id: ask for ask in asks}
+        assert mine[b.id].merged_into.id == a.id and mine[b.id].shown_status == "planned"
+        [acme] = find_customer(session, TEAM, " acme ")
+        customer_asks, count = asks_of_customer(session, acme)
+        assert count == 2 and {c.ask.shown_status for c in customer_asks} == {"planned"}
+        assert find_customer(session, TEAM, "ac") == [acme]
