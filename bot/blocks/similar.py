@@ -86,7 +86,8 @@ def similar_in_thread(request_id: int, suggestions: list[Suggestion]) -> Message
             block_id=f"similar_{request_id}_{suggestion.request.id}",
             text=MarkdownTextObject(text=suggestion_line(suggestion)),
             accessory=ButtonElement(
-                text=f"Add to #{suggestion.request.id}", action_id=Action.ADD_TO_EXISTING,
+                text=f"Add to #{suggestion.request.id}",
+                action_id=f"{Action.ADD_TO_EXISTING}_{suggestion.request.id}",
                 value=AddChoice(into=suggestion.request.id,
                                 request_id=request_id).model_dump_json(),
                 style="primary" if suggestion is best else None)))
@@ -108,7 +109,8 @@ def similar_in_modal(suggestions: list[Suggestion]) -> list:
             block_id=f"similar_{suggestion.request.id}",
             text=MarkdownTextObject(text=suggestion_line(suggestion)),
             accessory=ButtonElement(
-                text=f"Add to #{suggestion.request.id}", action_id=Action.ADD_TO_EXISTING,
+                text=f"Add to #{suggestion.request.id}",
+                action_id=f"{Action.ADD_TO_EXISTING}_{suggestion.request.id}",
                 value=AddChoice(into=suggestion.request.id).model_dump_json()),
         ))
     return blocks

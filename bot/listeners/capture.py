@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from sqlalchemy import select
 
 from bot.blocks.request_modal import RequestPrefill, request_modal
 from bot.deps import Deps
@@ -25,7 +26,7 @@ from bot.services.reminders import ReminderPolicy, schedule_new_request
 from bot.services.requests import Origin, file_request, first_delivery, get_request
 from bot.services.similar import matcher_for
 from bot.slack_ids import Callback, Command
-from models import RequestSource
+from models import OutboxMessage, Request, RequestSource
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +100,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
             request = get_request(session, team, filed.request_id)
             schedule_new_request(session, request, ReminderPolicy.from_settings(deps.settings),
                                  deps.now())
-            return (queue_new_request(session, request, deps.now(), deps.settings.deciders)
-                    + queue_similar(session, request, matcher, deps.now()))
+            return queue_new_request(session, request, deps.now(), deps.settings.deciders)
 
         outbox_ids = await deps.db.run(store)
         await ack()
-        await deps.sender.deliver(outbox_ids)
+        await deps.sender.deliver(outbox_ids + await offer_similar(deps, matcher, outbox_ids))
 
     if deps.settings.capture_emoji:
         register_reaction_capture(app, deps, deps.settings.capture_emoji)
@@ -141,11 +141,27 @@ def register_reaction_capture(app: AsyncApp, deps: Deps, emoji: str) -> None:
             request = get_request(session, team, filed.request_id)
             schedule_new_request(session, request, ReminderPolicy.from_settings(deps.settings),
                                  deps.now())
-            return (queue_new_request(session, request, deps.now(), deps.settings.deciders)
-                    + queue_similar(session, request, matcher, deps.now()))
+            return queue_new_request(session, request, deps.now(), deps.settings.deciders)
 
-        await deps.sender.deliver(await deps.db.run(store))
+        outbox_ids = await deps.db.run(store)
+        await deps.sender.deliver(outbox_ids + await offer_similar(deps, matcher, outbox_ids))
 
+
+
+async def offer_similar(deps: Deps, matcher, outbox_ids: list[int]) -> list[int]:
+    """After the ack (the lookup is the slow part of filing): requests already on file that
+    ask for the same thing, offered in the new request's thread."""
+    if not outbox_ids:
+        return []
+
+    def queue(session) -> list[int]:
+        request_id = session.scalar(
+            select(OutboxMessage.request_id).where(OutboxMessage.id == outbox_ids[0])
+        )
+        request = session.get(Request, request_id) if request_id else None
+        return queue_similar(session, request, matcher, deps.now()) if request else []
+
+    return await deps.db.run(queue)
 
 
 async def _fetch_message(deps: Deps, team: str, channel: str, ts: str) -> dict[str, Any] | None:

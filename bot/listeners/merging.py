@@ -103,7 +103,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         except Exception:  # noqa: BLE001 - the rep typed on meanwhile; the next update wins
             log.info("could not show similar requests in the modal", extra={"team": team})
 
-    @app.action(Action.ADD_TO_EXISTING)
+    @app.action(re.compile(f"^{Action.ADD_TO_EXISTING}(_\\d+)?$"))
     async def add_to_existing(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         try:

@@ -52,7 +52,7 @@ def test_a_paraphrase_is_offered_in_the_new_requests_thread_and_added(bot, slack
     assert f"#{new.id}" not in all_text(offer).split("Looks like")[1][:20]
 
     message = offer.response["message"]
-    bot.action(Action.ADD_TO_EXISTING, OTHER_REP, value=add["value"], channel_id=CHANNEL,
+    bot.action(add["action_id"], OTHER_REP, value=add["value"], channel_id=CHANNEL,
                message=message)
     bot.wait_idle()
     merged = requests_in(db)[2]
@@ -74,8 +74,8 @@ def test_only_the_filer_or_a_decider_can_answer_the_offer(bot, slack, db):
     file(bot, slack, OTHER_REP, {"title": "Export everything to CSV"})
     [offer] = suggestions(slack)
     message = offer.response["message"]
-    bot.action(Action.ADD_TO_EXISTING, REP, value=add_button(offer, "Add to #1")["value"],
-               channel_id=CHANNEL, message=message)
+    add = add_button(offer, "Add to #1")
+    bot.action(add["action_id"], REP, value=add["value"], channel_id=CHANNEL, message=message)
     bot.wait_idle()
     assert requests_in(db)[1].status == RequestStatus.NEW
     [refusal] = slack.calls_to("chat.postEphemeral")
@@ -118,9 +118,9 @@ def test_matches_show_in_the_modal_as_the_title_is_typed_and_add_from_there(bot,
             if b["type"] == "input"}
     assert kept["title"] == "Night theme" and kept["customers"] == "Globex"
 
-    add_value = next(b["accessory"]["value"] for b in updated["blocks"]
-                     if b.get("accessory", {}).get("action_id") == Action.ADD_TO_EXISTING)
-    bot.action(Action.ADD_TO_EXISTING, OTHER_REP, value=add_value, view=updated,
+    add = next(b["accessory"] for b in updated["blocks"]
+               if b.get("accessory", {}).get("action_id", "").startswith(Action.ADD_TO_EXISTING))
+    bot.action(add["action_id"], OTHER_REP, value=add["value"], view=updated,
                state_values=state_for(updated, typed))
     bot.wait_idle()
     _, added = requests_in(db)
@@ -149,9 +149,9 @@ def test_add_from_the_modal_with_invalid_input_keeps_the_form_and_says_why(bot, 
     bot.action(Field.TITLE, OTHER_REP, value=typed["title"], view=view,
                state_values=state_for(view, typed))
     updated = slack.wait_for("views.update")[0].response["view"]
-    add_value = next(b["accessory"]["value"] for b in updated["blocks"]
-                     if b.get("accessory", {}).get("action_id") == Action.ADD_TO_EXISTING)
-    bot.action(Action.ADD_TO_EXISTING, OTHER_REP, value=add_value, view=updated,
+    add = next(b["accessory"] for b in updated["blocks"]
+               if b.get("accessory", {}).get("action_id", "").startswith(Action.ADD_TO_EXISTING))
+    bot.action(add["action_id"], OTHER_REP, value=add["value"], view=updated,
                state_values=state_for(updated, typed))
     bot.wait_idle()
     again = slack.wait_for("views.update", count=2)[1].args["view"]
