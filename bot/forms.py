@@ -246,6 +246,7 @@ def answers_from_reply(reply: ParsedReply) -> Answers:
         revenue_period="arr" if reply.revenue is not None and reply.revenue_period else None,
         blocker=reply.blocker,
         deal_close_on=reply.deal_close_on,
+        renewal_on=reply.renewal_on,
         crm_url=reply.crm_url,
     )
     return Answers(customer_count=reply.customer_count, customers=list(reply.customers),

@@ -45,6 +45,7 @@ def test_a_burst_across_replicas_and_a_retried_event_are_each_handled_once(repli
         assert response.status_code == 200
     [card] = slack.wait_for("chat.postMessage", predicate=lambda c: "thread_ts" not in c.args)
     thread = card.response["ts"]
+    wait_until_thread_is_stored(db, thread)
 
     # the same thread reply delivered twice by Slack (a retry), once to each replica
     reply = event_callback(message_event(CHANNEL, REP, "4 customers", thread_ts=thread),
@@ -101,3 +102,21 @@ def _wait(check, timeout: float = 30) -> None:
             return
         time.sleep(0.2)
     raise AssertionError("the replicas did not settle")
+
+
+def wait_until_thread_is_stored(db, thread_ts: str, timeout: float = 10) -> None:
+    """Slack can deliver a reply before the card's ts is recorded as the request's thread;
+    the bot then (rightly) finds no request. Real reps reply seconds later: wait for it."""
+    import time
+
+    from sqlalchemy import select
+
+    from models import Request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.sessions() as session:
+            if session.scalar(select(Request.id).where(Request.thread_ts == thread_ts)):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"no request has thread {thread_ts}")
