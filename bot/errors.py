@@ -29,7 +29,7 @@ _notices: set[asyncio.Task] = set()
 
 def user_message(error: Exception, ref: str, stored_nothing: bool) -> str:
     if isinstance(error, RequestNotFound):
-        return "That request was not found; it may have been deleted."
+        return "That request no longer exists."
     if isinstance(error, NotAllowed):
         return str(error)
     outcome = "Nothing was saved; please" if stored_nothing else "Please"

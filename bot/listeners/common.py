@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from bot.deps import Deps
+from bot.services.requests import NotAllowed, RequestNotFound
 
 log = logging.getLogger(__name__)
 
@@ -51,3 +52,17 @@ async def tell_user(deps: Deps, body: dict[str, Any], text: str) -> None:
 async def open_view(deps: Deps, body: dict[str, Any], view: Any) -> None:
     await deps.api.call(team_of(body), "views.open", trigger_id=body["trigger_id"],
                         view=view.to_dict() if hasattr(view, "to_dict") else view)
+
+
+def request_id_of(action: dict[str, Any]) -> int:
+    """The request a button acts on; a missing or forged value is a request not found."""
+    value = str(action.get("value") or "")
+    if not value.isdigit():
+        raise RequestNotFound(f"no request {value!r}")
+    return int(value)
+
+
+async def require_decider(deps: Deps, team: str, user: str, doing: str) -> None:
+    """Raises NotAllowed (answered by the central error handler) unless `user` may decide."""
+    if not await deps.deciders.is_decider(team, user):
+        raise NotAllowed(f"Only deciders can {doing}: {deps.deciders.described()}.")

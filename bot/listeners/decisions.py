@@ -32,7 +32,7 @@ from bot.forms_decision import (
     read_decision_form,
     read_reply_text,
 )
-from bot.listeners.common import open_view, team_of, tell_user, user_of
+from bot.listeners.common import open_view, request_id_of, team_of, tell_user, user_of
 from bot.mrkdwn import escape
 from bot.parsing import parse_decision_text
 from bot.posts import queue_thread_reply
@@ -104,25 +104,16 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if not await deps.deciders.is_decider(team, user):
             await tell_user(deps, body, not_allowed(deps))
             return
-        try:
-            facts = await deps.db.run(
-                lambda s: request_facts(s, canonical(s, get_request(s, team, request_id)))
-            )
-        except RequestNotFound:
-            await tell_user(deps, body, "That request no longer exists.")
-            return
+        facts = await deps.db.run(
+            lambda s: request_facts(s, canonical(s, get_request(s, team, request_id)))
+        )
         context = DecisionContext(request_id=facts.request.id, tz=await user_tz(deps, team, user))
         await open_view(deps, body, decision_modal(facts, prefill, context.model_dump_json()))
 
     @app.action(Action.DECIDE)
     async def open_decision_modal(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        try:
-            request_id = int(action.get("value", ""))
-        except ValueError:
-            await tell_user(deps, body, "That request no longer exists.")
-            return
-        await open_decision_form(body, request_id, None)
+        await open_decision_form(body, request_id_of(action), None)
 
     @app.action(Action.OPEN_DECISION_FROM_THREAD)
     async def open_decision_modal_from_thread(ack, body: dict[str, Any],
@@ -260,16 +251,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def show_history(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         team, user = team_of(body), user_of(body)
+        request_id = request_id_of(action)
 
         def load(session: Session):
-            request = get_request(session, team, int(action.get("value", "")))
+            request = get_request(session, team, request_id)
             return request, decision_history(session, request)
 
-        try:
-            request, decisions = await deps.db.run(load)
-        except (RequestNotFound, ValueError):
-            await tell_user(deps, body, "That request no longer exists.")
-            return
+        request, decisions = await deps.db.run(load)
         tz = await user_tz(deps, team, user)
         await open_view(deps, body, history_modal(request, decisions, tz))
 
@@ -282,16 +270,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await tell_user(deps, body, not_allowed(deps))
             return
 
+        request_id = request_id_of(action)
+
         def store(session: Session) -> list[int]:
-            request = canonical(session, get_request(session, team, int(action.get("value", ""))))
+            request = canonical(session, get_request(session, team, request_id))
             return ask_for_call(session, request, user, deps.now())
 
-        try:
-            ids = await deps.db.run(store)
-        except (RequestNotFound, ValueError):
-            await tell_user(deps, body, "That request no longer exists.")
-            return
-        await deps.sender.deliver(ids)
+        await deps.sender.deliver(await deps.db.run(store))
 
 
 def _offer(request_id: int, draft: DecisionDraft, problems: dict[str, str]) -> Message:

@@ -20,7 +20,7 @@ from bot.forms import (
     read_metadata,
     read_request_form,
 )
-from bot.listeners.common import open_view, team_of, tell_user, user_of
+from bot.listeners.common import open_view, request_id_of, team_of, tell_user, user_of
 from bot.mrkdwn import user as mention
 from bot.parsing.reply import parse_thread_reply
 from bot.posts import queue_card_update, queue_thread_reply
@@ -100,13 +100,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def open_answers_modal(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         team = team_of(body)
-        try:
-            facts = await deps.db.run(
-                lambda s: request_facts(s, get_request(s, team, int(action["value"])))
-            )
-        except (RequestNotFound, ValueError):
-            await tell_user(deps, body, "That request no longer exists.")
-            return
+        request_id = request_id_of(action)
+        facts = await deps.db.run(lambda s: request_facts(s, get_request(s, team, request_id)))
         metadata = RequestRef(request_id=facts.request.id).model_dump_json()
         await open_view(deps, body, answers_modal(facts, metadata))
 
@@ -152,13 +147,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def open_edit_modal(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         team, user = team_of(body), user_of(body)
-        try:
-            facts = await deps.db.run(
-                lambda s: request_facts(s, get_request(s, team, int(action["value"])))
-            )
-        except (RequestNotFound, ValueError):
-            await tell_user(deps, body, "That request no longer exists.")
-            return
+        request_id = request_id_of(action)
+        facts = await deps.db.run(lambda s: request_facts(s, get_request(s, team, request_id)))
         request = facts.request
         if user != request.requested_by:
             await tell_user(deps, body, f"Only {mention(request.requested_by)}, who filed "

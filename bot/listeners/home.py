@@ -20,7 +20,13 @@ from bot.blocks.customer import customer_asks, customer_choices
 from bot.blocks.home import PAGE_SIZE, AssessContext, HomeState, assess_modal, rep_home, triage_home
 from bot.deps import Deps
 from bot.forms import State, read_metadata
-from bot.listeners.common import open_view, team_of, tell_user, user_of
+from bot.listeners.common import (
+    open_view,
+    request_id_of,
+    require_decider,
+    team_of,
+    user_of,
+)
 from bot.posts import queue_card_update
 from bot.services.demand import (
     asks_of_customer,
@@ -139,16 +145,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def open_assess_modal(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         team, user = team_of(body), user_of(body)
-        if not await deps.deciders.is_decider(team, user):
-            await tell_user(deps, body, "Only deciders can assess requests: "
-                            f"{deps.deciders.described()}.")
-            return
-        try:
-            request = await deps.db.run(
-                lambda s: get_request(s, team, int(action.get("value") or "")))
-        except (RequestNotFound, ValueError):
-            await tell_user(deps, body, "That request no longer exists.")
-            return
+        await require_decider(deps, team, user, "assess requests")
+        request_id = request_id_of(action)
+        request = await deps.db.run(lambda s: get_request(s, team, request_id))
         await open_view(deps, body, assess_modal(request))
 
     @app.view(Callback.ASSESS_MODAL)

@@ -18,7 +18,14 @@ from bot.blocks.request_modal import RequestPrefill, request_modal
 from bot.blocks.similar import AddChoice, MergeContext, added_modal, merge_modal, similar_in_modal
 from bot.deps import Deps
 from bot.forms import RequestModalContext, State, read_metadata, read_request_form, split_names
-from bot.listeners.common import open_view, team_of, tell_user, user_of
+from bot.listeners.common import (
+    open_view,
+    request_id_of,
+    require_decider,
+    team_of,
+    tell_user,
+    user_of,
+)
 from bot.listeners.home import publish_home
 from bot.mrkdwn import escape
 from bot.services import outbox
@@ -192,12 +199,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def keep_separate(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         team, user = team_of(body), user_of(body)
-        try:
-            request = await deps.db.run(
-                lambda s: get_request(s, team, int(action.get("value") or "")))
-        except (RequestNotFound, ValueError):
-            await tell_user(deps, body, "That request no longer exists.")
-            return
+        request_id = request_id_of(action)
+        request = await deps.db.run(lambda s: get_request(s, team, request_id))
         if not await may_act_for(team, user, request):
             await tell_user(deps, body, "Only the rep who filed it (or a decider) can answer.")
             return
@@ -214,22 +217,16 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def open_merge_modal(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         team, user = team_of(body), user_of(body)
-        if not await deps.deciders.is_decider(team, user):
-            await tell_user(deps, body, "Only deciders can merge requests: "
-                            f"{deps.deciders.described()}.")
-            return
+        await require_decider(deps, team, user, "merge requests")
+        request_id = request_id_of(action)
 
         def load(session: Session):
-            request = get_request(session, team, int(action.get("value") or ""))
+            request = get_request(session, team, request_id)
             found = find_similar(session, team, request.title, request.problem, matcher,
                                  exclude=[request.id], k=5)
             return request, found
 
-        try:
-            request, found = await deps.db.run(load)
-        except (RequestNotFound, ValueError):
-            await tell_user(deps, body, "That request no longer exists.")
-            return
+        request, found = await deps.db.run(load)
         await open_view(deps, body, merge_modal(request.id, request.title, found))
 
     @app.view(Callback.MERGE_MODAL)
@@ -275,24 +272,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def split_request(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         team, user = team_of(body), user_of(body)
-        if not await deps.deciders.is_decider(team, user):
-            await tell_user(deps, body, "Only deciders can un-merge requests: "
-                            f"{deps.deciders.described()}.")
-            return
+        await require_decider(deps, team, user, "un-merge requests")
+        request_id = request_id_of(action)
 
         def store(session: Session) -> list[int]:
-            return unmerge(session, get_request(session, team, int(action.get("value") or "")),
-                           user, deps.now())
+            return unmerge(session, get_request(session, team, request_id), user, deps.now())
 
-        try:
-            ids = await deps.db.run(store)
-        except (RequestNotFound, ValueError):
-            await tell_user(deps, body, "That request no longer exists.")
-            return
-        except NotAllowed as error:
-            await tell_user(deps, body, str(error))
-            return
-        await deps.sender.deliver(ids)
+        await deps.sender.deliver(await deps.db.run(store))
 
 
 def _target(session: Session, team: str, text: str,

@@ -20,6 +20,7 @@ from babel.numbers import is_currency
 from sqlalchemy import BigInteger, Column, SmallInteger
 
 from bot import money
+from bot.services.requests import name_key
 from models import (
     Blocker,
     Customer,
@@ -50,9 +51,7 @@ def currency_exponent(currency: str | None) -> int:
     return money.currency_exponent(currency) if currency else 2
 
 
-def customer_name_key(name: str) -> str:
-    """The key customers are found by: the same as bot.services.requests.name_key."""
-    return " ".join(name.casefold().split())
+customer_name_key = name_key  # one key for customers, whether filed or imported
 
 
 @dataclass
