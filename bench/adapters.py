@@ -35,7 +35,7 @@ def _module(name: str):
 # -- App Home ----------------------------------------------------------------------------
 def home_builder() -> Callable[[Database, str, Any], Any] | None:
     """(database, decider, now) -> the decider's App Home view as published (its dict), in
-    one transaction as `publish_home` runs it."""
+    one read-only transaction as `publish_home` runs it."""
     home = _module("bot.listeners.home")
     if home is None or not hasattr(home, "home_view"):
         return None
@@ -44,7 +44,7 @@ def home_builder() -> Callable[[Database, str, Any], Any] | None:
     settings = Settings(_env_file=None, REQUESTBOT_DECIDERS="U0PM00001")
 
     def build(db: Database, user_id: str, now: Any):
-        return db.transaction(lambda s: home.home_view(s, settings, TEAM_ID, user_id, True,
+        return db.read(lambda s: home.home_view(s, settings, TEAM_ID, user_id, True,
                                                        now).to_dict())
 
     return build

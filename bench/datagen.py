@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
@@ -26,6 +27,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 
 from bench import vocab
 from bot.db import Database, make_engine, normalize_url, upgrade
+from bot.services.scores import count_asks, rescore_all_due, score_unscored
 from models import (
     Customer,
     Decision,
@@ -41,7 +43,7 @@ DECIDERS = tuple(f"U0PM{n:05d}" for n in range(1, 11))  # U0PM00001 is the bench
 CHANNELS = tuple(f"C0SALES{n:02d}" for n in range(1, 21))
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # "now" of the generated data; three years back
 BATCH = 5000
-DATA_DIR = Path("/tmp/requestbot-bench/data")
+DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR", "/tmp/requestbot-bench/data"))
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,9 @@ def postgres_server_url() -> str:
 
 
 def database_url(dialect: str, spec: Spec) -> str:
-    name = f"requestbot_bench_{spec.requests}_{spec.seed}"
+    # BENCH_DATA_DIR keeps another set (its PostgreSQL databases named after the folder)
+    tag = "" if DATA_DIR == Path("/tmp/requestbot-bench/data") else f"_{DATA_DIR.name}"
+    name = f"requestbot_bench_{spec.requests}_{spec.seed}{tag}"
     if dialect == "sqlite":
         return f"sqlite:///{DATA_DIR / (name + '.db')}"
     return normalize_url(postgres_server_url()).set(database=name).render_as_string(
@@ -250,6 +254,14 @@ def _matches(url: str, manifest: dict[str, Any]) -> bool:
         engine.dispose()
 
 
+def score(database: Database) -> None:
+    """What `requestbot db upgrade` and the bot's schedule do: every request's stored demand
+    and score (rows generated in bulk have none yet; a migration leaves placeholders)."""
+    rescore_all_due(database.transaction, score_unscored)
+    rescore_all_due(database.transaction)
+    database.transaction(count_asks)
+
+
 def ensure_dataset(dialect: str, spec: Spec, progress=print) -> tuple[str, float | None]:
     """The database for `spec` on `dialect`, generated unless a matching one is kept;
     (url, seconds spent generating or None when reused). The schema is upgraded to head."""
@@ -262,6 +274,7 @@ def ensure_dataset(dialect: str, spec: Spec, progress=print) -> tuple[str, float
             database = Database(url)
             try:
                 upgrade(database)  # a newer migration since generation: applied to the data
+                score(database)
             finally:
                 database.dispose()
             return url, None
@@ -272,6 +285,7 @@ def ensure_dataset(dialect: str, spec: Spec, progress=print) -> tuple[str, float
     try:
         upgrade(database)
         counts = generate(database.engine, spec, progress)
+        score(database)
     finally:
         database.dispose()
     seconds = time.perf_counter() - started
@@ -293,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         database = Database(args.database_url)
         upgrade(database)
         counts = generate(database.engine, spec, print)
+        score(database)
         database.dispose()
         print(json.dumps(counts))
         return 0

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import Database, is_sqlite, normalize_url, schema_is_current, upgrade
 from bot.logs import configure_logging
+from bot.services.scores import Scoring, mark_other_basis_due, rescore_all_due
 from bot.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("requestbot")
@@ -71,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def open_database(settings: Settings, *, migrate_sqlite: bool) -> Database:
     """Opens DATABASE_URL; migrates the SQLite default itself, refuses a stale schema elsewhere."""
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, scoring=Scoring.from_settings(settings))
     where = normalize_url(settings.database_url).render_as_string(hide_password=True)
     try:
         if migrate_sqlite and is_sqlite(settings.database_url):
@@ -100,13 +101,17 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def run_db_upgrade(args: argparse.Namespace) -> int:
     settings = load_settings()
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, scoring=Scoring.from_settings(settings))
     try:
         upgrade(database)
+        database.transaction(mark_other_basis_due)
+        scored = rescore_all_due(database.transaction)
     except SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         raise Fatal(f"cannot upgrade the database (DATABASE_URL): {reason}") from None
-    print("requestbot: database schema is current", file=sys.stderr)
+    print("requestbot: database schema is current"
+          + (f"; {scored} priority score(s) brought up to date" if scored else ""),
+          file=sys.stderr)
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,8 +17,10 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 import migrations
+from bot.services.scores import Scoring, keep_current
 
 T = TypeVar("T")
+BACKGROUND_THREADS = 4
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 
 
@@ -72,11 +75,18 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 class Database:
     """The engine and session factory one process shares."""
 
-    def __init__(self, database_url: str, **engine_kwargs: object) -> None:
+    def __init__(self, database_url: str, scoring: Scoring | None = None,
+                 **engine_kwargs: object) -> None:
         self.url = database_url
         self.engine = make_engine(database_url, **engine_kwargs)
         self.sessions = make_session_factory(self.engine)
+        self.use_scoring(scoring or Scoring())
         self.read_sessions = make_session_factory(self.engine.execution_options(read_only=True))
+        self._background_pool: ThreadPoolExecutor | None = None
+
+    def use_scoring(self, scoring: Scoring) -> None:
+        """The weights, rates and clock the stored priority scores are computed with."""
+        keep_current(self.sessions, scoring)
 
     @property
     def dialect(self) -> str:
@@ -94,11 +104,33 @@ class Database:
         """Runs `work` in one transaction on a worker thread, off the event loop."""
         return await asyncio.to_thread(self.transaction, work)
 
+    async def run_background(self, work: Callable[[Session], T]) -> T:
+        """`run` on threads of its own, for work nobody waits on (sending posts, sweeps),
+        so however much of it there is, a request's ack never waits for a free thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._background, self.transaction, work)
+
+    async def run_read(self, work: Callable[[Session], T]) -> T:
+        """Read-only work nobody's ack waits on, on the background threads; on SQLite it
+        never takes the write lock."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._background, self.read, work)
+
     def ping(self) -> None:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
+    @property
+    def _background(self) -> ThreadPoolExecutor:
+        if self._background_pool is None:
+            self._background_pool = ThreadPoolExecutor(BACKGROUND_THREADS,
+                                                       "requestbot-background")
+        return self._background_pool
+
     def dispose(self) -> None:
+        if self._background_pool is not None:
+            self._background_pool.shutdown(wait=False)
+            self._background_pool = None
         self.engine.dispose()
 
 

@@ -33,6 +33,9 @@ class DecisionContext(BaseModel):
 
     request_id: int
     tz: str | None = None
+    # The user the modal was opened for after a decider check: their submissions need no
+    # second check before the ack (which could mean a usergroups.users.list call).
+    checked_decider: str | None = None
 
 
 class DecisionDraft(DecisionContext):
@@ -128,7 +131,7 @@ def read_decision_form(view: dict[str, Any], context: DecisionContext,
         except ValueError:
             errors[Field.REVISIT_ON] = "Pick a date."
     draft = DecisionDraft(
-        request_id=context.request_id, tz=context.tz,
+        request_id=context.request_id, tz=context.tz, checked_decider=context.checked_decider,
         status=DecisionStatus(status) if status else None,
         rationale=_text(state, Field.RATIONALE, RATIONALE_MAX, errors),
         timeline=_text(state, Field.TIMELINE, TIMELINE_MAX, errors),
@@ -161,7 +164,7 @@ def draft_from_words(parsed: ParsedDecision, context: DecisionContext) -> Decisi
     status = DecisionStatus(parsed.status) if parsed.status else None
     needed = parsed.rationale if status == DecisionStatus.NEEDS_INFO else None
     return DecisionDraft(
-        request_id=context.request_id, tz=context.tz, status=status,
+        request_id=context.request_id, tz=context.tz, checked_decider=context.checked_decider, status=status,
         rationale=(parsed.rationale or "")[:RATIONALE_MAX] or None,
         timeline=(parsed.timeline or "")[:TIMELINE_MAX] or None,
         revisit_on=parsed.revisit_on, needed_info=(needed or "")[:NEEDED_INFO_MAX] or None,

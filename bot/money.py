@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 from babel import Locale
 from babel.core import UnknownLocaleError
@@ -196,12 +197,17 @@ def _number(digits: str, has_magnitude: bool) -> Decimal | None:
         return None
 
 
+@lru_cache(maxsize=64)
+def _locale(name: str) -> Locale:
+    try:
+        return Locale.parse(name)
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en_US")
+
+
 def format_money(money: Money, locale: str = "en_US") -> str:
     """`$120,000`, `$1,250.50`, `120.000 €` (de_DE): no cents when the amount is whole."""
-    try:
-        parsed = Locale.parse(locale)
-    except (UnknownLocaleError, ValueError):
-        parsed = Locale.parse("en_US")
+    parsed = _locale(locale)
     major = money.major
     if major == major.to_integral_value():
         pattern = parsed.currency_formats["standard"].pattern

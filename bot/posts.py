@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,8 +21,10 @@ from bot.services import outbox
 from bot.services.facts import current_decision, request_facts
 from bot.services.priority import Currencies
 from bot.settings import Settings
-from bot.similarity import Matcher
 from models import Decision, DeliveryState, OutboxMessage, Request
+
+if TYPE_CHECKING:
+    from bot.services.similar import Suggestion
 
 CARD = "request_card"
 CARD_BY_DM = "request_card_dm"
@@ -137,16 +139,14 @@ def queue_home(session: Session, team_id: str, user_id: str, now: datetime, *,
                           request_id=request_id, now=now).id
 
 
-def queue_similar(session: Session, request: Request, matcher: Matcher, now: datetime) -> list[int]:
+def queue_similar(session: Session, request: Request, found: Sequence[Suggestion],
+                  now: datetime) -> list[int]:
     """Requests already on file that ask for the same thing, offered in the new one's thread."""
     from bot.blocks.similar import similar_in_thread
-    from bot.services.similar import find_similar
 
-    found = find_similar(session, request.team_id, request.title, request.problem, matcher,
-                         exclude=[request.id])
     if not found:
         return []
-    message = similar_in_thread(request.id, found)
+    message = similar_in_thread(request.id, list(found))
     return [queue_thread_reply(session, request, message.text, now, message.blocks,
                                purpose=SIMILAR)]
 

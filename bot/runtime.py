@@ -19,13 +19,17 @@ from bot.metrics import Metrics
 from bot.oauth import Installations, installation_store
 from bot.posts import outbox_hooks
 from bot.reminders.sweep import sweep
-from bot.services import outbox
+from bot.services import outbox, scores
 from bot.services.deciders import DeciderDirectory
+from bot.services.scores import Scoring
 from bot.settings import Settings
 from bot.slack_api import OutboxSender, SlackApi
 from models import utcnow
 
 log = logging.getLogger(__name__)
+
+SCORE_INTERVAL_SECONDS = 300
+"""Recency moves in days; scores due again are caught up every few minutes."""
 
 
 class Runtime:
@@ -39,11 +43,13 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.db = db or Database(settings.database_url)
+        self.db.use_scoring(Scoring.from_settings(settings, now))
         self.now = now
         self.run_schedule = run_schedule
         self.outbox_interval_seconds = outbox_interval_seconds
         self.web_api_timeout_seconds = 10.0
         self.metrics = Metrics()
+        self._basis_checked = False
         self.http_session: aiohttp.ClientSession | None = None
         self.deps: Deps | None = None
         self.bolt: AsyncApp | None = None
@@ -97,6 +103,10 @@ class Runtime:
                 self.sweep_reminders, "interval", seconds=self.settings.sweep_interval_seconds,
                 id="reminders", max_instances=1, coalesce=True,
             )
+            self.scheduler.add_job(
+                self.rescore, "interval", seconds=SCORE_INTERVAL_SECONDS, id="scores",
+                max_instances=1, coalesce=True, next_run_time=self.now(),
+            )
             self.scheduler.start()
 
     async def sweep_reminders(self) -> None:
@@ -105,6 +115,18 @@ class Runtime:
             await sweep(self.deps)
         except Exception:  # noqa: BLE001 - a failed sweep is logged; the next one runs anyway
             log.exception("reminder sweep failed")
+
+    async def rescore(self) -> None:
+        """Priority scores whose recency part changed, or that other settings computed."""
+        try:
+            if not self._basis_checked:
+                await self.db.run_background(scores.mark_other_basis_due)
+                self._basis_checked = True
+            for batch in (scores.score_unscored, scores.rescore_due):
+                while await self.db.run_background(batch) == scores.RESCORE_BATCH:
+                    pass
+        except Exception:  # noqa: BLE001 - logged; the next run catches up
+            log.exception("rescoring failed")
 
     async def deliver_outbox(self) -> None:
         assert self.deps is not None

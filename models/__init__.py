@@ -4,6 +4,7 @@ from models import installation  # noqa: F401
 from models.activity import Activity, SlackDelivery
 from models.base import Base, utcnow
 from models.decision import Decision, DecisionStatus
+from models.demand import RequestDemand
 from models.outbox import OutboxMessage
 from models.reminder import DeliveryState, Reminder, ReminderKind
 from models.request import (
@@ -34,6 +35,7 @@ __all__ = [
     "RepRole",
     "Request",
     "RequestCustomer",
+    "RequestDemand",
     "RequestMatchKey",
     "RequestRep",
     "RequestSource",

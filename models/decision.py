@@ -22,7 +22,10 @@ class Decision(TeamScoped, Base):
     """Append-only: a request's current decision is its latest row."""
 
     __tablename__ = "decision"
-    __table_args__ = (Index("ix_decision_request_id_decided_at", "request_id", "decided_at"),)
+    __table_args__ = (
+        Index("ix_decision_request_id_decided_at", "request_id", "decided_at"),
+        Index("ix_decision_team_id_decided_by", "team_id", "decided_by"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("request.id", ondelete="CASCADE"))

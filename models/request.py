@@ -99,13 +99,18 @@ class Request(TeamScoped, Base):
 
 class Customer(TeamScoped, Base):
     __tablename__ = "customer"
-    __table_args__ = (UniqueConstraint("team_id", "name_key"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "name_key"),
+        Index("ix_customer_team_id_ask_count", "team_id", "ask_count"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     name_key: Mapped[str] = mapped_column(String(200))
     crm_id: Mapped[str | None] = mapped_column(String(100))
     crm_url: Mapped[str | None] = mapped_column(String(500))
+    # How many requests name this customer, kept by bot.services.scores (the home's filter).
+    ask_count: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

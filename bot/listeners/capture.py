@@ -24,7 +24,7 @@ from bot.listeners.home import CUSTOMER_COMMAND, customer_answer
 from bot.posts import queue_new_request, queue_similar
 from bot.services.reminders import ReminderPolicy, schedule_new_request
 from bot.services.requests import Origin, file_request, first_delivery, get_request
-from bot.services.similar import matcher_for
+from bot.services.similar import find_similar, matcher_for
 from bot.slack_ids import Callback, Command
 from models import OutboxMessage, Request, RequestSource
 
@@ -150,18 +150,29 @@ def register_reaction_capture(app: AsyncApp, deps: Deps, emoji: str) -> None:
 
 async def offer_similar(deps: Deps, matcher, outbox_ids: list[int]) -> list[int]:
     """After the ack (the lookup is the slow part of filing): requests already on file that
-    ask for the same thing, offered in the new request's thread."""
+    ask for the same thing, offered in the new request's thread. The lookup reads without
+    the write lock (SQLite has one writer); only the offer is written."""
     if not outbox_ids:
         return []
 
-    def queue(session) -> list[int]:
-        request_id = session.scalar(
-            select(OutboxMessage.request_id).where(OutboxMessage.id == outbox_ids[0])
-        )
-        request = session.get(Request, request_id) if request_id else None
-        return queue_similar(session, request, matcher, deps.now()) if request else []
+    def look(session) -> tuple[int | None, list]:
+        request = session.scalar(select(Request).join(
+            OutboxMessage, OutboxMessage.request_id == Request.id).where(
+            OutboxMessage.id == outbox_ids[0]))
+        if request is None:
+            return None, []
+        return request.id, find_similar(session, request.team_id, request.title,
+                                        request.problem, matcher, exclude=[request.id])
 
-    return await deps.db.run(queue)
+    request_id, found = await deps.db.run_read(look)
+    if not found:
+        return []
+
+    def offer(session) -> list[int]:
+        request = session.get(Request, request_id)
+        return queue_similar(session, request, found, deps.now()) if request else []
+
+    return await deps.db.run_background(offer)
 
 
 async def _fetch_message(deps: Deps, team: str, channel: str, ts: str) -> dict[str, Any] | None:

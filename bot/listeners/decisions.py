@@ -87,6 +87,10 @@ def not_allowed(deps: Deps) -> str:
     return not_a_decider_note(deps.deciders.described(), deps.deciders.configured)
 
 
+async def may_decide(deps: Deps, team: str, user: str, context: DecisionContext) -> bool:
+    return context.checked_decider == user or await deps.deciders.is_decider(team, user)
+
+
 def reply_draft(session: Session, request: Request, draft: DecisionDraft) -> str:
     previous = current_decision(session, request.id)
     return compose_reply_text(
@@ -107,7 +111,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         facts = await deps.db.run(
             lambda s: request_facts(s, canonical(s, get_request(s, team, request_id)))
         )
-        context = DecisionContext(request_id=facts.request.id, tz=await user_tz(deps, team, user))
+        context = DecisionContext(request_id=facts.request.id, tz=await user_tz(deps, team, user),
+                                  checked_decider=user)
         await open_view(deps, body, decision_modal(facts, prefill, context.model_dump_json()))
 
     @app.action(Action.DECIDE)
@@ -130,8 +135,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def preview_decision(ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         """A valid form is answered with the preview of the exact reply (nothing stored yet).
 
-        The decider check may call usergroups.users.list for a group decider; it is cached,
-        and the button that opened this modal has just filled the cache.
+        The modal was opened for a decider after a check; anyone else submitting it is
+        checked again (which may call usergroups.users.list before the ack).
         """
         context = read_metadata(DecisionContext, view)
         if context is None:
@@ -142,7 +147,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="errors", errors=errors)
             return
         team, user = team_of(body), user_of(body)
-        if not await deps.deciders.is_decider(team, user):
+        if not await may_decide(deps, team, user, context):
             await ack(response_action="errors", errors={Field.DECISION_STATUS: not_allowed(deps)})
             return
 
@@ -178,7 +183,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="errors", errors=errors)
             return
         team, user = team_of(body), user_of(body)
-        if not await deps.deciders.is_decider(team, user):
+        if not await may_decide(deps, team, user, draft):
             await ack(response_action="errors", errors={Field.REPLY_TEXT: not_allowed(deps)})
             return
 

@@ -73,15 +73,14 @@ def home_view(session: Session, settings: Settings, team_id: str, user_id: str, 
     weights, currencies = Weights.from_settings(settings), Currencies.from_settings(settings)
     ranked, total = triage_page(session, team_id, view=state.view, user_id=user_id,
                                 customer_id=state.customer_id, page=state.page,
-                                page_size=PAGE_SIZE, now=now, weights=weights,
-                                currencies=currencies)
+                                page_size=PAGE_SIZE, weights=weights, currencies=currencies)
     totals = totals_of(session, team_id, [r.request.id for r in ranked], currencies)
     return triage_home(state, ranked, totals, total, top_customers(session, team_id), weights)
 
 
 async def publish_home(deps: Deps, team: str, user: str, state: HomeState | None = None) -> None:
     decider = await deps.deciders.is_decider(team, user)
-    view = await deps.db.run(
+    view = await deps.db.run_read(
         lambda s: home_view(s, deps.settings, team, user, decider, deps.now(), state))
     await deps.api.call(team, "views.publish", user_id=user, view=view.to_dict())
 

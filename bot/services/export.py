@@ -31,7 +31,16 @@ from bot.services.importing import (
     customer_name_key,
     read_records,
 )
-from models import Blocker, Customer, Decision, Request, RequestCustomer, RequestRep
+from bot.services.scores import touch
+from models import (
+    Blocker,
+    Customer,
+    Decision,
+    Request,
+    RequestCustomer,
+    RequestMatchKey,
+    RequestRep,
+)
 
 __all__ = ["ImportError_", "ImportReport", "import_file", "write_export"]
 
@@ -332,7 +341,31 @@ def load_records(session: Session, records: Sequence[RequestRecord], source: str
             if rows:
                 connection.execute(insert(table), rows)
         _link_duplicates(session, new)
+        _index(session, [record.id for record in new], list(customer_ids.values()))
     return ImportReport(added=len(new), skipped=len(existing))
+
+
+def _index(session: Session, request_ids: list[int], customer_ids: list[int]) -> None:
+    """What filing a request stores beside its rows, which bulk inserts skip: match keys for
+    the similar-request lookup, and (before the commit) demand totals and scores. Written
+    with statements, so the imported `updated_at` stays as it was."""
+    from bot.services.similar import keys_of, matcher_for
+
+    matcher = matcher_for("lexical")
+    for start in range(0, len(request_ids), CHUNK):
+        chunk = request_ids[start : start + CHUNK]
+        keys = []
+        for rid, team_id, title, problem in session.execute(
+                select(_request.c.id, _request.c.team_id, _request.c.title, _request.c.problem)
+                .where(_request.c.id.in_(chunk))).all():
+            session.execute(update(_request).where(_request.c.id == rid).values(
+                similarity_vector=matcher.vector(title, problem),
+                updated_at=_request.c.updated_at))
+            keys += [{"team_id": team_id, "request_id": rid, "key": key[:64]}
+                     for key in keys_of(matcher, title, problem)]
+        if keys:
+            session.execute(insert(RequestMatchKey.__table__), keys)
+    touch(session, request_ids, customer_ids)
 
 
 def _existing_ids(session: Session, ids: Sequence[int]) -> set[int]:

@@ -5,11 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.services.requests import get_request
-from models import Activity, Base, DeliveryState, OutboxMessage, Reminder, Request
+from bot.services.scores import touch
+from models import (
+    Activity,
+    Base,
+    DeliveryState,
+    OutboxMessage,
+    Reminder,
+    Request,
+    RequestCustomer,
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,11 @@ def delete_request(session: Session, team_id: str, request_id: int, actor_id: st
                          detail={"request_id": request.id, "title": request.title,
                                  "status": request.status, "requested_by": request.requested_by}))
     session.expunge(request)
+    # the database's cascade deletes its stakes: its canonical's totals and its customers'
+    # counts change without the session seeing it
+    customers = session.scalars(select(RequestCustomer.customer_id).where(
+        RequestCustomer.request_id == request.id, RequestCustomer.customer_id.is_not(None)))
+    touch(session, filter(None, [request.duplicate_of_id]), list(customers))
     session.execute(delete(Request).where(Request.team_id == team_id, Request.id == request_id))
     return gone
 

@@ -14,8 +14,9 @@ F = (fit - 1) / 4 for a strategic fit of 1..5; 0.5 when nobody assessed it.
 E = effort in person-weeks (S=1, M=3, L=8, XL=20, or the weeks recorded); unknown is M.
     13 weeks (a quarter) of effort halves the score at w_effort = 1.
 
-Every part is computed by the database (`score_columns`), so the triage queue is ordered
-and paged in SQL; `Score` carries the same parts for showing a PM how the number came about.
+Each canonical request's score is stored with its demand (`bot.services.scores`), so the
+triage queue is ordered and paged by an index; `Score` carries the parts for showing a PM
+how the number came about.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Float, case, cast, func, literal, or_, select
+from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.money import currency_exponent
-from models import Decision, Request, RequestRep, RequestStatus
+from models import Decision, Request, RequestCustomer, RequestDemand, RequestRep, RequestStatus
 
 WEIGHT_NAMES = ("revenue", "customers", "blockers", "recency", "fit", "effort")
 DEFAULT_WEIGHTS = {"revenue": 0.35, "customers": 0.2, "blockers": 0.2, "recency": 0.1,
@@ -133,7 +134,7 @@ def recency_part(latest: datetime | None, now: datetime) -> float:
 def score(*, revenue_major: float, customers: int, blockers: int, latest: datetime | None,
           fit: int | None, effort: str | None, weeks: int | None, now: datetime,
           weights: Weights) -> Score:
-    """The same formula as `score_columns`, for one request whose totals are known."""
+    """The score of one request whose totals are known."""
     r = revenue_major / (revenue_major + REVENUE_HALF) if revenue_major > 0 else 0.0
     c = customers / (customers + CUSTOMERS_HALF) if customers > 0 else 0.0
     b = blockers / (blockers + 1) if blockers > 0 else 0.0
@@ -151,27 +152,6 @@ def _total(r: Any, c: Any, b: Any, t: Any, f: Any, e: Any, weights: Weights) -> 
     return 100 * benefit / (1 + weights.effort * e / QUARTER_WEEKS)
 
 
-def score_columns(*, revenue_major: ColumnElement, customers: ColumnElement,
-                  blockers: ColumnElement, latest: ColumnElement, fit: ColumnElement,
-                  effort: ColumnElement, weeks: ColumnElement, now: datetime,
-                  weights: Weights) -> dict[str, ColumnElement]:
-    """The parts and the total as SQL expressions (NULLs read as none / unknown)."""
-    rev = cast(func.coalesce(revenue_major, 0), Float)
-    n = cast(func.coalesce(customers, 0), Float)
-    blocked = cast(func.coalesce(blockers, 0), Float)
-    r = case((rev > 0, rev / (rev + REVENUE_HALF)), else_=0.0)
-    c = case((n > 0, n / (n + CUSTOMERS_HALF)), else_=0.0)
-    b = case((blocked > 0, blocked / (blocked + 1)), else_=0.0)
-    t = case(*[(latest >= now - timedelta(days=days), literal(part))
-               for days, part in RECENCY_STEPS], else_=literal(RECENCY_OLD))
-    f = case((fit.is_(None), literal(UNKNOWN_FIT)), else_=(cast(fit, Float) - 1) / 4.0)
-    e = func.coalesce(weeks, case(*[(effort == k, literal(v)) for k, v in EFFORT_WEEKS.items()],
-                                  else_=literal(UNKNOWN_EFFORT_WEEKS)))
-    total = _total(r, c, b, t, f, cast(e, Float), weights)
-    return {"part_revenue": r, "part_customers": c, "part_blockers": b, "part_recency": t,
-            "part_fit": f, "effort_weeks": e, "score": total}
-
-
 # -- the triage queue ------------------------------------------------------------------------
 
 UNDECIDED = (RequestStatus.NEW, RequestStatus.UNDER_REVIEW, RequestStatus.NEEDS_INFO)
@@ -184,62 +164,47 @@ class Ranked:
     score: Score
 
 
-def _greater(a: ColumnElement, b: ColumnElement) -> ColumnElement:
-    return case((func.coalesce(a, 0) > func.coalesce(b, 0), a), else_=func.coalesce(b, a))
-
-
 def _queue_filter(team_id: str, view: str, user_id: str, customer_id: int | None):
-    from bot.services.demand import stakes
+    from bot.services.demand import group_of
 
-    where = [Request.team_id == team_id, Request.status != RequestStatus.MERGED]
-    if view == "undecided":
-        where.append(Request.status.in_(UNDECIDED))
-    elif view in ("planned", "declined"):
-        where.append(Request.status == view)
+    where = [RequestDemand.team_id == team_id]
+    if view in ("undecided", "planned", "declined"):
+        where.append(RequestDemand.queue == view)
     elif view == "mine":
         where.append(or_(
-            Request.id.in_(select(RequestRep.request_id).where(
+            RequestDemand.request_id.in_(select(RequestRep.request_id).where(
                 RequestRep.team_id == team_id, RequestRep.user_id == user_id)),
-            Request.id.in_(select(Decision.request_id).where(
+            RequestDemand.request_id.in_(select(Decision.request_id).where(
                 Decision.team_id == team_id, Decision.decided_by == user_id)),
         ))
     elif view == "customer":
-        s = stakes(team_id).subquery()
-        where.append(Request.id.in_(select(s.c.group_id).where(s.c.customer_key == customer_id)))
+        where.append(RequestDemand.request_id.in_(
+            select(group_of()).select_from(RequestCustomer)
+            .join(Request, Request.id == RequestCustomer.request_id)
+            .where(RequestCustomer.team_id == team_id,
+                   RequestCustomer.customer_id == customer_id)))
     return where
 
 
 def triage_page(session: Session, team_id: str, *, view: str, user_id: str,
-                customer_id: int | None, page: int, page_size: int, now: datetime,
+                customer_id: int | None, page: int, page_size: int,
                 weights: Weights, currencies: Currencies) -> tuple[list[Ranked], int]:
-    """One page of the queue, ordered by the score computed in SQL; and how many in all."""
-    from bot.services.demand import request_totals, stake_totals
+    """One page of the queue by the stored score (an index range scan); and how many in all.
+    Merged requests count toward their canonical request and are not listed."""
+    from bot.services.scores import score_row, settle
 
+    settle(session)
     where = _queue_filter(team_id, view, user_id, customer_id)
-    total = session.scalar(select(func.count()).select_from(Request).where(*where)) or 0
-    st, rt = stake_totals(team_id, currencies), request_totals(team_id)
-    latest = case((st.c.latest_stake > rt.c.latest_ask, st.c.latest_stake),
-                  else_=rt.c.latest_ask)
-    columns = score_columns(
-        revenue_major=cast(st.c.revenue_base_minor, Float)
-        / 10 ** currency_exponent(currencies.base),
-        customers=_greater(st.c.customers, rt.c.stated), blockers=st.c.blockers,
-        latest=latest, fit=Request.strategic_fit, effort=Request.effort,
-        weeks=Request.effort_weeks, now=now, weights=weights)
+    total = session.scalar(select(func.count()).select_from(RequestDemand).where(*where)) or 0
     query = (
-        select(Request, *[c.label(name) for name, c in columns.items()])
-        .outerjoin(st, st.c.group_id == Request.id)
-        .outerjoin(rt, rt.c.group_id == Request.id)
+        select(Request, RequestDemand)
+        .join(RequestDemand, RequestDemand.request_id == Request.id)
         .where(*where)
-        .order_by(columns["score"].desc(), Request.id.desc())
+        .order_by(RequestDemand.score.desc(), RequestDemand.request_id.desc())
         .limit(page_size).offset(page * page_size)
     )
-    ranked = [
-        Ranked(row.Request, Score(row.part_revenue, row.part_customers, row.part_blockers,
-                                  row.part_recency, row.part_fit, int(row.effort_weeks),
-                                  row.score))
-        for row in session.execute(query)
-    ]
+    ranked = [Ranked(request, score_row(demand, request, weights, currencies))
+              for request, demand in session.execute(query)]
     return ranked, total
 
 

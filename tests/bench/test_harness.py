@@ -4,6 +4,7 @@ Speed is never asserted here; bench/run.py measures it."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,7 @@ def test_smoke_run_prints_the_table(tmp_path: Path):
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--json", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "BENCH_DATA_DIR": str(tmp_path / "data")},  # its own generated data
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "1. Ack latency per kind" in done.stdout

@@ -196,6 +196,39 @@ def test_members_of_a_decider_user_group_can_decide(bot, slack, db):
     assert "<!subteam^S0PMS0001>" in notice.args["text"]
 
 
+@pytest.mark.parametrize("settings_overrides",
+                         [{"REQUESTBOT_DECIDERS": "U0PM00001,S0PMS0001"}])
+def test_a_group_decider_submits_without_a_web_api_call_before_the_ack(bot, slack, db):
+    """The modal was opened after the check; the group cache may have expired (or the
+    submission reached another replica) by the time the decider submits it."""
+    slack.set_usergroup("S0PMS0001", ["U0PM00007"])
+    card = file_request(bot, slack)
+    view = open_decision_modal(bot, slack, card, "U0PM00007")
+    bot.deps.deciders._cache.clear()
+    slack.reset()
+    answer = submit(bot, view, "U0PM00007", {"decision_status": "declined",
+                                             "rationale": "Too niche"}).json()
+    preview = {**answer["view"], "id": view["id"]}
+    response = submit(bot, preview, "U0PM00007", {"reply_text": "Declined: too niche."})
+    assert response.status_code == 200 and response.text == ""
+    bot.wait_idle()
+    assert slack.calls_to("usergroups.users.list") == []
+    assert decisions_in(db)[0].decided_by == "U0PM00007"
+
+
+@pytest.mark.parametrize("settings_overrides",
+                         [{"REQUESTBOT_DECIDERS": "U0PM00001,S0PMS0001"}])
+def test_someone_else_submitting_a_deciders_modal_is_checked(bot, slack, db):
+    slack.set_usergroup("S0PMS0001", ["U0PM00007"])
+    card = file_request(bot, slack)
+    view = open_decision_modal(bot, slack, card, "U0PM00007")
+    answer = submit(bot, view, OTHER_REP, {"decision_status": "declined",
+                                           "rationale": "Too niche"}).json()
+    assert answer["response_action"] == "errors"
+    assert "<!subteam^S0PMS0001>" in json.dumps(answer["errors"])
+    assert decisions_in(db) == []
+
+
 @pytest.mark.parametrize("settings_overrides", [{"REQUESTBOT_DECIDERS": ""}])
 def test_with_no_deciders_nobody_may_decide_and_the_card_says_so(bot, slack, db):
     card = file_request(bot, slack)

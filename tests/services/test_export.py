@@ -15,12 +15,16 @@ import pytest
 from sqlalchemy import event, func, insert, select
 
 from bot.db import Database, upgrade
+from bot.services.demand import live_totals, totals_of
 from bot.services.export import ImportError_, import_file, write_export
+from bot.services.priority import Currencies
 from models import (
     Customer,
     Decision,
     Request,
     RequestCustomer,
+    RequestDemand,
+    RequestMatchKey,
     RequestRep,
 )
 
@@ -265,6 +269,25 @@ def test_export_import_into_a_fresh_database_and_export_again_is_identical(
     assert export_text(fresh_db) == original
     for model in (Request, Customer, RequestCustomer, RequestRep, Decision):
         assert count(fresh_db, model) == count(db, model)
+
+
+def test_imported_requests_are_ranked_and_found_as_similar(db, seeded, fresh_db, tmp_path):
+    """Bulk inserts skip what filing stores beside the rows: it is stored for them too."""
+    path = tmp_path / "export.json"
+    path.write_text(export_text(db), encoding="utf-8")
+    import_file(fresh_db, path)
+    with fresh_db.read_sessions() as session:
+        canonical = list(session.scalars(select(Request).where(Request.status != "merged")))
+        stored = totals_of(session, "T1", [r.id for r in canonical if r.team_id == "T1"],
+                           Currencies())
+        live = live_totals(session, "T1", list(stored), Currencies())
+        assert stored == live
+        assert count(fresh_db, RequestDemand) == len(canonical)
+        assert count(fresh_db, RequestMatchKey) > 0  # the seeded rows had none
+        for customer in session.scalars(select(Customer)):
+            assert customer.ask_count == session.scalar(
+                select(func.count()).select_from(RequestCustomer)
+                .where(RequestCustomer.customer_id == customer.id))
 
 
 def test_a_request_filed_after_an_import_gets_a_new_id(db, seeded, fresh_db, tmp_path):

@@ -10,6 +10,7 @@ from bot.money import Money
 from bot.services.demand import totals_for
 from bot.services.priority import Currencies, Weights, score, score_of, triage_page
 from bot.services.requests import Demand, Origin, RequestDraft, file_request, get_request
+from bot.services.scores import Scoring
 from bot.settings import ConfigError, load_settings
 from models import RequestSource
 
@@ -66,6 +67,7 @@ def filed(session, title, customers, revenue=None, blocker=None, at=NOW):
 
 def test_the_database_ranks_by_the_same_score(db):
     weights, currencies = Weights(), Currencies()
+    db.use_scoring(Scoring(weights, currencies, now=lambda: NOW))  # scores are stored as of NOW
     with db.sessions.begin() as session:
         small = filed(session, "Dark mode", ["Acme"], Money(5_000_00, "USD"),
                       at=NOW - timedelta(days=100))
@@ -76,7 +78,7 @@ def test_the_database_ranks_by_the_same_score(db):
         costly.effort, costly.strategic_fit = "XL", 2
         session.flush()
         ranked, total = triage_page(session, TEAM, view="undecided", user_id="U0PM00001",
-                                    customer_id=None, page=0, page_size=10, now=NOW,
+                                    customer_id=None, page=0, page_size=10,
                                     weights=weights, currencies=currencies)
         assert total == 3
         assert [r.request.id for r in ranked] == [big.id, costly.id, small.id]
@@ -87,6 +89,6 @@ def test_the_database_ranks_by_the_same_score(db):
             assert item.score.recency == expected.recency
             assert item.score.effort_weeks == expected.effort_weeks
         second, _ = triage_page(session, TEAM, view="undecided", user_id="U0PM00001",
-                                customer_id=None, page=1, page_size=2, now=NOW,
+                                customer_id=None, page=1, page_size=2,
                                 weights=weights, currencies=currencies)
         assert [r.request.id for r in second] == [small.id]
