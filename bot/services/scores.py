@@ -78,7 +78,12 @@ def keep_current(sessions: sessionmaker[Session], scoring: Scoring) -> None:
     sessions.configure(info={"scoring": scoring})
     if not event.contains(sessions, "after_flush", _remember_touched):
         event.listen(sessions, "after_flush", _remember_touched)
-        event.listen(sessions, "before_commit", settle)
+        event.listen(sessions, "before_commit", _settle_at_commit)
+
+
+def _settle_at_commit(session: Session) -> None:
+    if not session.in_nested_transaction():  # a savepoint: the outer commit settles
+        settle(session)
 
 
 def scoring_of(session: Session) -> Scoring:
@@ -154,7 +159,7 @@ def refresh(session: Session, request_ids: Iterable[int], scoring: Scoring) -> N
 
 
 def _refresh(session: Session, ids: set[int], scoring: Scoring) -> None:
-    from bot.services.demand import live_totals
+    from bot.services.demand import group_totals
 
     if not ids:
         return
@@ -175,7 +180,7 @@ def _refresh(session: Session, ids: set[int], scoring: Scoring) -> None:
         session.execute(delete(RequestDemand).where(RequestDemand.request_id.in_(gone)))
     now = scoring.now()
     for team_id, group_ids in groups.items():
-        totals = live_totals(session, team_id, sorted(group_ids), scoring.currencies)
+        totals = group_totals(session, group_ids, scoring.currencies)
         requests = {r.id: r for r in session.scalars(
             select(Request).where(Request.id.in_(group_ids)))}
         rows = {d.request_id: d for d in session.scalars(
