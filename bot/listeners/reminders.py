@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -43,6 +44,7 @@ class KeepDecisionRef(BaseModel):
     reminder_id: int
     channel_id: str | None = None
     message_ts: str | None = None
+    checked_decider: str | None = None  # opened for this decider: no second check pre-ack
 
 
 async def _reminder_for(deps: Deps, body: dict[str, Any],
@@ -89,30 +91,40 @@ async def _replace_buttons(deps: Deps, team: str, channel: str | None, ts: str |
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(re.compile(f"^{Action.SNOOZE_REMINDER}_(week|month)$"))
-    async def snooze_reminder(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
+    async def handle(body: dict[str, Any], action: dict[str, Any],
+                     change: Callable[[Session, Reminder, Request, str], str]) -> None:
+        """A reminder's button: the change in one transaction, then the note that replaces
+        the buttons (`change` returns it)."""
         found = await _reminder_for(deps, body, action)
         if found is None:
             return
-        reminder, _ = found
-        team, user = team_of(body), user_of(body)
+        reminder, request = found
+        user = user_of(body)
+        note = await deps.db.run(lambda s: change(s, reminder, request, user))
+        await _mark_handled(deps, body, note)
+
+    @app.action(re.compile(f"^{Action.SNOOZE_REMINDER}_(week|month)$"))
+    async def snooze_reminder(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
         length = action["action_id"].rsplit("_", 1)[1]
-        until = await deps.db.run(
-            lambda s: snooze(s, get_reminder(s, team, reminder.id), length, user, deps.now()))
-        await _mark_handled(deps, body, f"Snoozed by {mention(user)} until {until:%d %b %Y}.")
+
+        def change(session: Session, reminder: Reminder, _: Request, user: str) -> str:
+            until = snooze(session, get_reminder(session, reminder.team_id, reminder.id),
+                           length, user, deps.now())
+            return f"Snoozed by {mention(user)} until {until:%d %b %Y}."
+
+        await handle(body, action, change)
 
     @app.action(Action.STOP_REMINDERS)
     async def stop_request_reminders(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        found = await _reminder_for(deps, body, action)
-        if found is None:
-            return
-        _, request = found
-        team, user = team_of(body), user_of(body)
-        await deps.db.run(
-            lambda s: stop_reminders(s, get_request(s, team, request.id), user, deps.now()))
-        await _mark_handled(deps, body, f"Reminders for #{request.id} stopped by {mention(user)}.")
+
+        def change(session: Session, _: Reminder, request: Request, user: str) -> str:
+            stop_reminders(session, get_request(session, request.team_id, request.id), user,
+                           deps.now())
+            return f"Reminders for #{request.id} stopped by {mention(user)}."
+
+        await handle(body, action, change)
 
     @app.action(Action.KEEP_DECISION)
     async def open_keep_decision(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -121,8 +133,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if found is None:
             return
         reminder, request = found
+        user = user_of(body)
+        if not await deps.deciders.is_decider(team_of(body), user):
+            await tell_user(deps, body, "Only deciders can keep a decision.")
+            return
         ref = KeepDecisionRef(reminder_id=reminder.id, channel_id=channel_of(body),
-                              message_ts=(body.get("message") or {}).get("ts"))
+                              message_ts=(body.get("message") or {}).get("ts"),
+                              checked_decider=user)
         suggested = deps.now().date() + SUGGESTED_REVISIT
         await open_view(deps, body, keep_decision_modal(request, suggested,
                                                         ref.model_dump_json()))
@@ -150,7 +167,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 keep_decision(session, reminder, revisit_on, user, deps.now())
             return None
 
-        if not await deps.deciders.is_decider(team, user):
+        if ref.checked_decider != user and not await deps.deciders.is_decider(team, user):
             await ack(response_action="errors",
                       errors={Field.REVISIT_ON: "Only deciders can keep a decision."})
             return
