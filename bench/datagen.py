@@ -257,9 +257,15 @@ def _matches(url: str, manifest: dict[str, Any]) -> bool:
 def score(database: Database) -> None:
     """What `requestbot db upgrade` and the bot's schedule do: every request's stored demand
     and score (rows generated in bulk have none yet; a migration leaves placeholders)."""
-    rescore_all_due(database.transaction, score_unscored)
-    rescore_all_due(database.transaction)
+    scored = rescore_all_due(database.transaction, score_unscored)
+    scored += rescore_all_due(database.transaction)
+    if not scored:
+        return
     database.transaction(count_asks)
+    if database.dialect == "postgresql":  # what autovacuum does to a table that has settled
+        with database.engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")
 
 
 def ensure_dataset(dialect: str, spec: Spec, progress=print) -> tuple[str, float | None]:
