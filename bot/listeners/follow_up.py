@@ -107,6 +107,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     @app.action(re.compile(f"^{Action.BLOCKER_ANSWER}_"))
     async def answer_blocker(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A button has no inline error to give, so it is acknowledged first; the answer is
+        then stored, and the thread's receipt and the card show it was."""
+        await ack()
         request_id, _, blocker = str(action.get("value", "")).partition(":")
         team, user = team_of(body), user_of(body)
         answers = Answers(demand=Demand(blocker=blocker))
@@ -118,10 +121,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         try:
             ids = await deps.db.run(store)
         except (RequestNotFound, ValueError):
-            await ack()
             await tell_user(deps, body, "That request no longer exists.")
             return
-        await ack()
         await deps.sender.deliver(ids)
 
     @app.view(Callback.FOLLOW_UP_MODAL)
