@@ -90,6 +90,27 @@ def test_match_keys_name_the_concepts_of_a_request() -> None:
     assert set(match_keys("Export to Excel", None)) & set(keys)
 
 
+def test_skippable_keys_are_the_light_ones() -> None:
+    query = vec("SAML single sign-on", "Their finance team asked again before renewal.")
+    keys = match_keys("SAML single sign-on", "Their finance team asked again before renewal.")
+    skipped = lexical.skippable_keys(query, keys)
+    assert "~sso" in keys and "~sso" not in skipped
+    assert "financ" in skipped
+    assert lexical.skippable_keys(query, ["~sso"]) == []
+
+
+def test_skipping_keys_hides_no_pair_above_the_threshold() -> None:
+    """A lookup that leaves out a query's skippable keys still reaches every labelled
+    request scoring at the threshold, through one of the request's own match keys."""
+    vectors = {r.id: vec(r.title, r.problem) for r in REQUESTS}
+    keys = {r.id: set(match_keys(r.title, r.problem)) for r in REQUESTS}
+    for a in REQUESTS:
+        kept = keys[a.id] - set(lexical.skippable_keys(vectors[a.id], keys[a.id]))
+        for b in REQUESTS:
+            if b.id != a.id and score(vectors[a.id], vectors[b.id]) >= lexical.threshold:
+                assert kept & keys[b.id], (a.title, b.title)
+
+
 def test_top_matches_orders_best_first_and_stops_at_k() -> None:
     query = vec("Dark mode", "Users on night shifts find the white UI blinding.")
     pool = [

@@ -7,7 +7,7 @@ from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.money import Money
@@ -56,6 +56,21 @@ def current_decision(session: Session, request_id: int) -> Decision | None:
         .order_by(Decision.decided_at.desc(), Decision.id.desc())
         .limit(1)
     )
+
+
+def current_decisions(session: Session, request_ids: list[int]) -> dict[int, Decision]:
+    """`current_decision` of several requests in one query; requests never decided are
+    left out."""
+    latest = (
+        select(Decision.id, func.row_number().over(
+            partition_by=Decision.request_id,
+            order_by=(Decision.decided_at.desc(), Decision.id.desc())).label("nth"))
+        .where(Decision.request_id.in_(request_ids))
+        .subquery()
+    )
+    decisions = session.scalars(
+        select(Decision).join(latest, latest.c.id == Decision.id).where(latest.c.nth == 1))
+    return {decision.request_id: decision for decision in decisions}
 
 
 def request_facts(session: Session, request: Request,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Subquery, delete, func, select, union_all
 from sqlalchemy.orm import Session
 
 from bot.similarity import Matcher, get_matcher, top_matches
@@ -17,6 +17,12 @@ MAX_CANDIDATES = 2000
 """Requests sharing the most keys with the query are scored; the lexical matcher scores
 nothing above its threshold without a shared key, so on a big table this loses little."""
 SEMANTIC_CANDIDATES = 20_000
+KEY_ROWS = 500
+"""A lookup reads at most this many rows of one key (every row of a key on fewer requests)."""
+LIGHT_KEY_ROWS = 100
+"""A key the matcher finds too light to bring a request to its threshold on its own is read
+only when it is on at most this many requests; above, its rows would mostly bring in
+requests sharing little else with the query. bench/README.md (item 3) has the numbers."""
 
 
 @cache
@@ -57,25 +63,73 @@ class Suggestion:
     revenue: list
 
 
-def candidates(session: Session, team_id: str, matcher: Matcher, keys: list[str],
-               exclude: list[int]) -> list[tuple[int, bytes]]:
+def key_counts(session: Session, team_id: str, keys: list[str], cap: int) -> dict[str, int]:
+    """How many requests carry each key, counted only up to `cap`: an index range scan of at
+    most `cap` entries per key, however many requests carry it."""
+    if not keys:
+        return {}
+    counts = [
+        select(func.count()).select_from(
+            select(RequestMatchKey.id)
+            .where(RequestMatchKey.team_id == team_id, RequestMatchKey.key == key)
+            .limit(cap).subquery()
+        ).scalar_subquery()
+        for key in keys
+    ]
+    return dict(zip(keys, session.execute(select(*counts)).one(), strict=True))
+
+
+def key_hits(session: Session, team_id: str, matcher: Matcher, query: bytes,
+             keys: list[str]) -> Subquery | None:
+    """One `request_id` row per request and query key the request carries.
+
+    Of each key at most `KEY_ROWS` rows, the newest. A key the matcher finds too light to
+    lift a request to the threshold without the query's other keys is left out when it is
+    on more than `LIGHT_KEY_ROWS` requests (only those keys are counted). So a query whose
+    keys are each on at most `LIGHT_KEY_ROWS` requests finds every request sharing one, as
+    a full lookup does, and one whose keys are each on at most `KEY_ROWS` finds every
+    request that can reach the threshold. Grouping every row of keys on a third of the
+    table took 130-150 ms at 100,000 requests (bench/README.md, item 3).
+
+    Newest first without sorting a key's rows: compared as a range (PostgreSQL drops an
+    `ORDER BY` on a column compared with `=`), a key is read from the (team_id, key) index
+    backwards, and equal keys come out newest first (SQLite: by row id; PostgreSQL: by
+    place in the table, in practice the order the rows were written).
+    """
+    skippable = getattr(matcher, "skippable_keys", None)
+    light = set(skippable(query, keys)) if skippable is not None else set()
+    counts = key_counts(session, team_id, [k for k in keys if k in light], LIGHT_KEY_ROWS + 1)
+    rare = [key for key in keys if key in light and counts[key] <= LIGHT_KEY_ROWS]
+    rows = select(RequestMatchKey.request_id).where(RequestMatchKey.team_id == team_id)
+    parts = [rows.where(RequestMatchKey.key.in_(rare))] if rare else []
+    for key in (key for key in keys if key not in light):
+        newest = (rows.where(RequestMatchKey.key.between(key, key))
+                  .order_by(RequestMatchKey.key.desc()).limit(KEY_ROWS).subquery())
+        parts.append(select(newest.c.request_id))
+    if not parts:
+        return None
+    return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("hits")
+
+
+def candidates(session: Session, team_id: str, matcher: Matcher, query: bytes,
+               keys: list[str], exclude: list[int]) -> list[tuple[int, bytes]]:
     """Stored vectors worth scoring: open or decided requests, never merged ones."""
-    query = select(Request.id, Request.similarity_vector).where(
+    found = select(Request.id, Request.similarity_vector).where(
         Request.team_id == team_id, Request.status != RequestStatus.MERGED,
         Request.similarity_vector.is_not(None))
     if exclude:
-        query = query.where(Request.id.not_in(exclude))
-    if keys:
-        shared = (select(RequestMatchKey.request_id, func.count().label("shared"))
-                  .where(RequestMatchKey.team_id == team_id, RequestMatchKey.key.in_(keys))
-                  .group_by(RequestMatchKey.request_id).subquery())
-        query = (query.join(shared, shared.c.request_id == Request.id)
+        found = found.where(Request.id.not_in(exclude))
+    hits = key_hits(session, team_id, matcher, query, keys) if keys else None
+    if hits is not None:
+        shared = (select(hits.c.request_id, func.count().label("shared"))
+                  .group_by(hits.c.request_id).subquery())
+        found = (found.join(shared, shared.c.request_id == Request.id)
                  .order_by(shared.c.shared.desc(), Request.id.desc()).limit(MAX_CANDIDATES))
     elif getattr(matcher, "match_keys", None) is not None:
         return []  # a lexical query without keys cannot reach the threshold
     else:
-        query = query.order_by(Request.id.desc()).limit(SEMANTIC_CANDIDATES)
-    return [(rid, bytes(vector)) for rid, vector in session.execute(query)]
+        found = found.order_by(Request.id.desc()).limit(SEMANTIC_CANDIDATES)
+    return [(rid, bytes(vector)) for rid, vector in session.execute(found)]
 
 
 def find_similar(session: Session, team_id: str, title: str, problem: str | None,
@@ -84,11 +138,11 @@ def find_similar(session: Session, team_id: str, title: str, problem: str | None
     """Up to k requests that ask for the same thing, best first, with their demand and
     current decision (so a rep re-filing an old ask learns the answer at once)."""
     from bot.services.demand import totals_of
-    from bot.services.facts import current_decision
+    from bot.services.facts import current_decisions
     from bot.services.priority import Currencies
 
     query = matcher.vector(title, problem)
-    pool = candidates(session, team_id, matcher, keys_of(matcher, title, problem),
+    pool = candidates(session, team_id, matcher, query, keys_of(matcher, title, problem),
                       exclude or [])
     found = top_matches(query, pool, matcher, k=k, min_score=matcher.threshold)
     if not found:
@@ -96,6 +150,7 @@ def find_similar(session: Session, team_id: str, title: str, problem: str | None
     ids = [rid for rid, _ in found]
     requests = {r.id: r for r in session.scalars(select(Request).where(Request.id.in_(ids)))}
     totals = totals_of(session, team_id, ids, Currencies())
-    return [Suggestion(requests[rid], score, current_decision(session, rid),
+    decisions = current_decisions(session, ids)
+    return [Suggestion(requests[rid], score, decisions.get(rid),
                        totals[rid].customer_count, totals[rid].revenue)
             for rid, score in found]

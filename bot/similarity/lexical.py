@@ -243,6 +243,41 @@ def _ceiling(cosine: float) -> float:
     return min(1.0, (1.0 - FUZZ_SHARE) * cosine + FUZZ_SHARE * min(1.0, 2 * cosine))
 
 
+@cache
+def _min_cosine(min_score: float) -> float:
+    """The lowest cosine whose `_ceiling` reaches `min_score` (`_ceiling` only rises)."""
+    low, high = 0.0, 1.0
+    for _ in range(40):
+        middle = (low + high) / 2
+        if _ceiling(middle) >= min_score:
+            high = middle
+        else:
+            low = middle
+    return low
+
+
+def skippable_keys(query_vec: bytes, keys: Iterable[str], min_score: float) -> list[str]:
+    """The lightest of `keys` (some of the query's match keys) that a lookup may leave out
+    together, losing no candidate that could score `min_score` through them alone.
+
+    A candidate's cosine is at most the norm of the query's weights on the features the
+    two share (stored vectors have unit length). One that shares none of the query's
+    other keys shares at most these keys and the query's features that are not keys; while
+    their weights stay under the cosine `min_score` needs, it cannot reach `min_score`.
+    """
+    query = _decode(query_vec)
+    unkeyed = set(query.weights).difference(query.keys)
+    bound = (0.99 * _min_cosine(min_score)) ** 2  # float16 weights: a little margin
+    shared = sum(query.weights[c] ** 2 for c in unkeyed)
+    skipped = []
+    for weight, key in sorted((query.weights.get(code(k), 0.0), k) for k in keys):
+        if shared + weight * weight >= bound:
+            break
+        shared += weight * weight
+        skipped.append(key)
+    return skipped
+
+
 def _score(a: _Decoded, b: _Decoded) -> float:
     wa, wb = a.weights, b.weights
     if len(wb) < len(wa):
@@ -330,3 +365,6 @@ class LexicalMatcher:
 
     def match_keys(self, title: str, problem: str | None) -> list[str]:
         return match_keys(title, problem)
+
+    def skippable_keys(self, query_vec: bytes, keys: Iterable[str]) -> list[str]:
+        return skippable_keys(query_vec, keys, self.threshold)
