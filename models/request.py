@@ -158,7 +158,8 @@ class RequestMatchKey(TeamScoped, Base):
     __tablename__ = "request_match_key"
     __table_args__ = (
         UniqueConstraint("request_id", "key"),
-        Index("ix_request_match_key_team_id_key", "team_id", "key"),
+        # holds request_id: a lookup reads a key's newest rows from the index alone
+        Index("ix_request_match_key_team_id_key", "team_id", "key", "request_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

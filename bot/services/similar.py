@@ -104,7 +104,8 @@ def key_hits(session: Session, team_id: str, matcher: Matcher, query: bytes,
     parts = [rows.where(RequestMatchKey.key.in_(rare))] if rare else []
     for key in (key for key in keys if key not in light):
         newest = (rows.where(RequestMatchKey.key.between(key, key))
-                  .order_by(RequestMatchKey.key.desc()).limit(KEY_ROWS).subquery())
+                  .order_by(RequestMatchKey.key.desc(), RequestMatchKey.request_id.desc())
+                  .limit(KEY_ROWS).subquery())
         parts.append(select(newest.c.request_id))
     if not parts:
         return None

@@ -1,5 +1,5 @@
 """request demand: each canonical request's totals and priority score, kept current;
-each customer's number of requests; decisions by decider
+each customer's number of requests; decisions by decider; match keys with their request
 
 Revision ID: 0002
 Revises: 0001
@@ -79,6 +79,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("decision", schema=None) as batch_op:
         batch_op.create_index("ix_decision_team_id_decided_by", ["team_id", "decided_by"])
+    with op.batch_alter_table("request_match_key", schema=None) as batch_op:
+        batch_op.drop_index("ix_request_match_key_team_id_key")
+        batch_op.create_index(
+            "ix_request_match_key_team_id_key", ["team_id", "key", "request_id"], unique=False
+        )
     postgres = op.get_bind().dialect.name == "postgresql"
     empty, long_ago = ("'[]'::jsonb", "TIMESTAMPTZ '1970-01-01 00:00:00+00'") if postgres \
         else ("'[]'", "'1970-01-01 00:00:00.000000'")
@@ -96,6 +101,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("request_match_key", schema=None) as batch_op:
+        batch_op.drop_index("ix_request_match_key_team_id_key")
+        batch_op.create_index("ix_request_match_key_team_id_key", ["team_id", "key"], unique=False)
     with op.batch_alter_table("decision", schema=None) as batch_op:
         batch_op.drop_index("ix_decision_team_id_decided_by")
     op.drop_index("ix_customer_team_id_ask_count", table_name="customer")
