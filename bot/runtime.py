@@ -19,6 +19,7 @@ from bot.metrics import Metrics
 from bot.oauth import Installations, installation_store
 from bot.posts import outbox_hooks
 from bot.reminders.sweep import sweep
+from bot.sending import PER_CONVERSATION_SECONDS, Pacer
 from bot.services import outbox, scores
 from bot.services.deciders import DeciderDirectory
 from bot.services.scores import Scoring
@@ -40,6 +41,7 @@ class Runtime:
         now: Callable[[], datetime] = utcnow,
         run_schedule: bool = True,
         outbox_interval_seconds: float = 5.0,
+        post_interval_seconds: float = PER_CONVERSATION_SECONDS,
     ) -> None:
         self.settings = settings
         self.db = db or Database(settings.database_url)
@@ -47,6 +49,7 @@ class Runtime:
         self.now = now
         self.run_schedule = run_schedule
         self.outbox_interval_seconds = outbox_interval_seconds
+        self.post_interval_seconds = post_interval_seconds  # Slack's pace per conversation
         self.web_api_timeout_seconds = 10.0
         self.metrics = Metrics()
         self._basis_checked = False
@@ -82,7 +85,8 @@ class Runtime:
             timeout=aiohttp.ClientTimeout(total=self.web_api_timeout_seconds)
         )
         api = SlackApi(
-            self.settings.slack_api_url, self._token_for_team, self.metrics, self.http_session
+            self.settings.slack_api_url, self._token_for_team, self.metrics, self.http_session,
+            Pacer(self.post_interval_seconds),
         )
         sender = OutboxSender(self.db, api, self.now, outbox_hooks(self.settings, self.now))
         deciders = DeciderDirectory(self.settings.deciders, self._usergroup_members(api))

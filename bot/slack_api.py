@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,13 +17,15 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.orm import Session
 
 from bot.db import Database
 from bot.metrics import Metrics
+from bot.sending import Batch, Drain, Pacer, Recorder
 from bot.services import outbox
 
 log = logging.getLogger(__name__)
@@ -45,12 +48,18 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def retry_handlers() -> list:
-    return [
-        AsyncRateLimitErrorRetryHandler(max_retry_count=1),
-        AsyncServerErrorRetryHandler(max_retry_count=1),
-        AsyncConnectionErrorRetryHandler(max_retry_count=1),
-    ]
+def retry_handlers(*, queued: bool = False) -> list:
+    """No client waits out a rate limit inline. A call made for someone who just clicked
+    (views.open, views.update after an ack) must be quick: a trigger_id lives 3 s. A queued
+    call (the outbox, reminders) goes back to its row with Retry-After and only its own
+    conversation waits; sleeping inline would hold up everything sent after it. So interactive
+    calls retry a 5xx once, queued ones leave 5xx to their row's backoff, and both retry a
+    dropped connection (an idle keep-alive connection Slack closed) once, at once."""
+    connection = AsyncConnectionErrorRetryHandler(
+        max_retry_count=1, interval_calculator=FixedValueRetryIntervalCalculator(0.05))
+    if queued:
+        return [connection]
+    return [AsyncServerErrorRetryHandler(max_retry_count=1), connection]
 
 
 def make_client(
@@ -58,13 +67,15 @@ def make_client(
     token: str | None = None,
     session: aiohttp.ClientSession | None = None,
     timeout: int = 10,
+    *,
+    queued: bool = False,
 ) -> AsyncWebClient:
     return AsyncWebClient(
         token=token,
         base_url=base_url,
         session=session,
         timeout=timeout,
-        retry_handlers=retry_handlers(),
+        retry_handlers=retry_handlers(queued=queued),
     )
 
 
@@ -93,7 +104,8 @@ def classify(exc: BaseException) -> CallFailure:
 
 
 class SlackApi:
-    """Web API clients, one per token, sharing one aiohttp session."""
+    """Web API clients, one per token and kind of call, sharing one aiohttp session, and the
+    Pacer that keeps queued posts within Slack's pace per conversation."""
 
     def __init__(
         self,
@@ -101,25 +113,36 @@ class SlackApi:
         token_for_team: TokenLookup,
         metrics: Metrics,
         session: aiohttp.ClientSession | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.base_url = base_url
         self.token_for_team = token_for_team
         self.metrics = metrics
         self.session = session
-        self._clients: dict[str, AsyncWebClient] = {}
+        self.pacer = pacer or Pacer()
+        self._clients: dict[tuple[str, bool], AsyncWebClient] = {}
 
-    async def client(self, team_id: str | None) -> AsyncWebClient:
+    async def client(self, team_id: str | None, *, queued: bool = False) -> AsyncWebClient:
         token = await self.token_for_team(team_id)
         if token is None:
             raise SlackApiUnavailable(f"no bot token for workspace {team_id}")
-        client = self._clients.get(token)
+        client = self._clients.get((token, queued))
         if client is None:
-            client = make_client(self.base_url, token, self.session)
-            self._clients[token] = client
+            client = make_client(self.base_url, token, self.session, queued=queued)
+            self._clients[(token, queued)] = client
         return client
 
     async def call(self, team_id: str | None, method: str, **args: Any) -> dict[str, Any]:
-        client = await self.client(team_id)
+        """A call made for someone waiting now (a modal, a user's time zone)."""
+        return await self._call(await self.client(team_id), method, args)
+
+    async def send(self, team_id: str | None, method: str, **args: Any) -> dict[str, Any]:
+        """A call the bot owes (the outbox, a reminder): a rate limit or a 5xx is raised at
+        once, for the caller to retry it later; pace it with `pacer`."""
+        return await self._call(await self.client(team_id, queued=True), method, args)
+
+    async def _call(self, client: AsyncWebClient, method: str, args: dict[str, Any]
+                    ) -> dict[str, Any]:
         try:
             response = await getattr(client, method.replace(".", "_"))(**args)
         except Exception as exc:
@@ -133,6 +156,17 @@ class SlackApiUnavailable(Exception):
     pass
 
 
+async def attempt(api: SlackApi, team_id: str | None, method: str, args: dict[str, Any]
+                  ) -> tuple[dict[str, Any], CallFailure | None]:
+    """One queued call: what Slack answered, or why it failed and whether to try again."""
+    try:
+        return await api.send(team_id, method, **args), None
+    except SlackApiUnavailable as exc:
+        return {}, CallFailure(str(exc), permanent=False, retry_after=60)
+    except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded
+        return {}, classify(exc)
+
+
 @dataclass
 class DeliveryReport:
     sent: list[int] = field(default_factory=list)
@@ -140,8 +174,26 @@ class DeliveryReport:
     failed: list[int] = field(default_factory=list)
 
 
+PACED_METHODS = frozenset({"chat.postMessage"})
+DELIVERY_SECONDS = 60.0  # one delivery stops claiming after this
+HOLD_LIMIT = outbox.CLAIM_TTL.total_seconds() / 2  # a claim held longer is given back unsent
+
+
+def conversation_of(call: outbox.ClaimedCall) -> str | None:
+    """Calls that keep their order: posts and updates in one channel or DM, a user's App Home;
+    None for a call that needs neither order nor pace (a permalink)."""
+    if call.method == "views.publish":
+        where = call.args.get("user_id")
+    elif call.method.startswith("chat.") and call.method != "chat.getPermalink":
+        where = call.args.get("channel")
+    else:
+        return None
+    return f"{call.team_id}:{where}" if where else None
+
+
 class OutboxSender:
-    """Claims owed posts, sends them, and records what Slack answered."""
+    """Claims owed posts in batches, sends them at Slack's pace (conversations side by side,
+    each one in order), and records what Slack answered in a few transactions."""
 
     def __init__(
         self,
@@ -150,52 +202,108 @@ class OutboxSender:
         now: Callable[[], datetime],
         hooks: outbox.Hooks,
         worker: str | None = None,
+        batch: int = 100,
     ) -> None:
         self.db = db
         self.api = api
         self.hooks = hooks
         self.now = now
         self.worker = worker or worker_id()
+        self.batch = batch
+        self.recorder = Recorder(db)
+        self._delivering_all: set[Drain[outbox.ClaimedCall]] = set()
 
-    async def deliver(self, ids: list[int] | None = None, rounds: int = 5) -> DeliveryReport:
-        """Sends what is due; a few rounds, so a reply waiting for its card follows it at once.
+    async def deliver(self, ids: list[int] | None = None, *,
+                      wait_for_retries: bool = False) -> DeliveryReport:
+        """Sends what is due (of `ids`, and what was queued for their requests since) until
+        nothing more is, for at most DELIVERY_SECONDS of claiming: a reply waiting for its
+        card is claimed as soon as the card is recorded. With `wait_for_retries`, a post
+        rate limited on the way is waited for and sent too (`reminders run-due` has no
+        schedule to send it later).
 
-        Several senders may run at once (replicas, the schedule and a listener): each row
+        Several senders may run at once (replicas, the schedule and listeners): each row
         is claimed in the database before it is sent, so none goes out twice.
         """
         report = DeliveryReport()
-        for _ in range(rounds):
-            calls = await self.db.run(
-                lambda s: outbox.claim_due(s, self.hooks, worker=self.worker, now=self.now(), ids=ids)
-            )
-            if not calls:
-                break
-            for call in calls:
-                await self._send(call, report)
+
+        async def claim() -> Batch[outbox.ClaimedCall]:
+            calls, full = await self.db.run_background(lambda s: outbox.claim_due(
+                s, self.hooks, worker=self.worker, now=self.now(), ids=ids, limit=self.batch))
+            return Batch(calls, full)
+
+        async def send(conversation: str | None, calls: list[outbox.ClaimedCall],
+                       claimed_at: float) -> None:
+            await self._send_in_order(conversation, calls, claimed_at, report, drain)
+
+        drain: Drain[outbox.ClaimedCall] = Drain(
+            claim, conversation_of, send, seconds=DELIVERY_SECONDS, ahead=2 * self.batch,
+            wait_for_retries=wait_for_retries)
+        if ids is None:
+            self._delivering_all.add(drain)
+        try:
+            await drain.run()
+        finally:
+            self._delivering_all.discard(drain)
         return report
 
-    async def _send(self, call: outbox.ClaimedCall, report: DeliveryReport) -> None:
-        try:
-            result = await self.api.call(call.team_id, call.method, **call.args)
-        except SlackApiUnavailable as exc:
-            failure = CallFailure(str(exc), permanent=False, retry_after=60)
-        except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded
-            failure = classify(exc)
-        else:
-            await self.db.run(
-                lambda s: outbox.record_sent(s, self.hooks, call, result, worker=self.worker, now=self.now())
-            )
-            report.sent.append(call.id)
-            return
+    def deliver_soon(self) -> asyncio.Task[DeliveryReport] | None:
+        """Rows were just queued for no listener in particular (a revisit's note): a
+        delivery of all that is due, running now, claims them too; else one starts (the
+        task, for the caller to await)."""
+        for drain in self._delivering_all:
+            drain.unlocked()
+        if self._delivering_all:
+            return None
+        return asyncio.create_task(self.deliver())
+
+    async def _send_in_order(self, conversation: str | None, calls: list[outbox.ClaimedCall],
+                             claimed_at: float, report: DeliveryReport,
+                             drain: Drain[outbox.ClaimedCall]) -> None:
+        async with self.api.pacer.lane(conversation) as lane:
+            for i, call in enumerate(calls):
+                if time.monotonic() - claimed_at > HOLD_LIMIT:  # before another sender may take it
+                    await self._release(calls[i:], self.now())
+                    return
+                async with lane.turn(paced=call.method in PACED_METHODS):
+                    result, failure = await attempt(self.api, call.team_id, call.method, call.args)
+                if failure is None:
+                    await self.recorder.add(self._record_sent, (call, result))
+                    report.sent.append(call.id)
+                    if call.purpose in self.hooks.after_send:
+                        drain.unlocked()  # e.g. a card's thread replies may go now
+                    continue
+                await self._failed(call, failure, report)
+                if failure.permanent:
+                    if call.purpose in self.hooks.on_permanent_failure:
+                        drain.unlocked()  # e.g. a DM instead
+                    continue
+                if failure.retry_after:
+                    lane.hold(failure.retry_after)  # this conversation only
+                delay = outbox.retry_delay(call.attempts, failure.retry_after)
+                if failure.error == "ratelimited":  # soon: this delivery waits for it
+                    drain.retry_in(delay.total_seconds())
+                # what follows in this conversation waits with it, so it keeps its order
+                await self._release(calls[i + 1:], self.now() + delay)
+                return
+
+    def _record_sent(self, session: Session,
+                     sent: list[tuple[outbox.ClaimedCall, dict[str, Any]]]) -> list[bool]:
+        return outbox.record_all_sent(session, self.hooks, sent, worker=self.worker,
+                                      now=self.now())
+
+    async def _failed(self, call: outbox.ClaimedCall, failure: CallFailure,
+                      report: DeliveryReport) -> None:
         log.warning(
             "slack call failed",
             extra={"method": call.method, "error": failure.error, "outbox_id": call.id,
                    "attempt": call.attempts, "permanent": failure.permanent},
         )
-        await self.db.run(
-            lambda s: outbox.record_failure(
-                s, self.hooks, call, failure.error, now=self.now(), permanent=failure.permanent,
-                retry_after=failure.retry_after,
-            )
-        )
+        await self.recorder.write(lambda s: outbox.record_failure(
+            s, self.hooks, call, failure.error, now=self.now(), permanent=failure.permanent,
+            retry_after=failure.retry_after))
         (report.failed if failure.permanent else report.retrying).append(call.id)
+
+    async def _release(self, calls: list[outbox.ClaimedCall], until: datetime) -> None:
+        if calls:
+            await self.recorder.write(lambda s: outbox.release(
+                s, calls, worker=self.worker, until=until))

@@ -74,7 +74,10 @@ class BotHarness:
         self.db = db
         self.slack = slack
         self.clock = clock
-        self.runtime = Runtime(settings, db, now=clock.now, run_schedule=False)
+        # posts are not paced a second apart per conversation here (tests that check the
+        # pace set their own Pacer): flows would wait a second between a card and its thread
+        self.runtime = Runtime(settings, db, now=clock.now, run_schedule=False,
+                               post_interval_seconds=0.0)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.loop = asyncio.new_event_loop()

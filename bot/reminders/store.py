@@ -9,7 +9,7 @@ belongs to a sweep that died between claiming and sending: it is claimed again.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,11 +54,50 @@ def _due(now: datetime):
 def claim_due(session: Session, *, worker: str, now: datetime, limit: int = 50) -> list[Claimed]:
     """Claims due reminders and builds each one's message from the data as it is now;
     a reminder that is no longer relevant (decided, answered, stopped) is cancelled."""
+    claimed, _ = claim_batch(session, worker=worker, now=now, limit=limit)
+    ready, unsent = build_messages(session, claimed, now)
+    settle_unsent(session, unsent)
+    return ready
+
+
+def claim_batch(session: Session, *, worker: str, now: datetime, limit: int = 50
+                ) -> tuple[list[Claimed], bool]:
+    """Claims up to `limit` due reminders, messages not built yet (`build_messages`), so
+    the write transaction stays short; and whether the limit was reached (more may be due)."""
     query = select(Reminder).where(_due(now)).order_by(Reminder.due_at, Reminder.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     claimed = []
-    for reminder in session.scalars(query).all():
+    rows = session.scalars(query).all()
+    for reminder in rows:
+        reminder.state = DeliveryState.CLAIMED
+        reminder.claimed_by = worker
+        reminder.claimed_at = now
+        reminder.attempts += 1
+        claimed.append(Claimed(reminder.id, reminder.team_id, reminder.kind, reminder.recipient,
+                               reminder.attempts, (reminder.payload or {}).get("tz")))
+    return claimed, len(rows) >= limit
+
+
+@dataclass(frozen=True)
+class Unsent:
+    """A claimed reminder not to send: no longer relevant (cancelled), or `error` (given up)."""
+
+    id: int
+    error: str | None = None
+
+
+def build_messages(session: Session, claimed: list[Claimed], now: datetime
+                   ) -> tuple[list[Claimed], list[Unsent]]:
+    """Each claimed reminder with its message, built from the data as it is now (reads
+    only: the sweep runs it outside the claim's write transaction); those not to send."""
+    rows = {r.id: r for r in session.scalars(
+        select(Reminder).where(Reminder.id.in_([c.id for c in claimed])))} if claimed else {}
+    ready, unsent = [], []
+    for item in claimed:
+        reminder = rows.get(item.id)
+        if reminder is None:
+            continue  # deleted with its request meanwhile
         try:
             if reminder.recipient is None:
                 message = {} if still_relevant(session, reminder, now) else None
@@ -67,19 +106,39 @@ def claim_due(session: Session, *, worker: str, now: datetime, limit: int = 50) 
                 message = built.args() if built is not None else None
         except Exception as exc:  # noqa: BLE001 - one broken reminder never stops the sweep
             log.exception("reminder could not be built", extra={"reminder_id": reminder.id})
-            _give_up(reminder, f"could not be built: {type(exc).__name__}: {exc}")
+            unsent.append(Unsent(item.id, f"could not be built: {type(exc).__name__}: {exc}"))
             continue
         if message is None:
-            reminder.state = DeliveryState.CANCELLED
-            reminder.claimed_by = reminder.claimed_at = None
+            unsent.append(Unsent(item.id))
+        else:
+            ready.append(replace(item, message=message))
+    return ready, unsent
+
+
+def settle_unsent(session: Session, unsent: list[Unsent]) -> list[None]:
+    """Cancels what is no longer relevant (the attempt not counted), gives up what could
+    not be built."""
+    for reminder, item in zip(_locked(session, [u.id for u in unsent]), unsent, strict=True):
+        if reminder is None or reminder.state != DeliveryState.CLAIMED:
             continue
-        reminder.state = DeliveryState.CLAIMED
-        reminder.claimed_by = worker
-        reminder.claimed_at = now
-        reminder.attempts += 1
-        claimed.append(Claimed(reminder.id, reminder.team_id, reminder.kind, reminder.recipient,
-                               reminder.attempts, (reminder.payload or {}).get("tz"), message))
-    return claimed
+        if item.error is not None:
+            _give_up(reminder, item.error)
+            continue
+        reminder.state = DeliveryState.CANCELLED
+        reminder.claimed_by = reminder.claimed_at = None
+        reminder.attempts = max(reminder.attempts - 1, 0)
+    return [None] * len(unsent)
+
+
+def _locked(session: Session, ids: list[int]) -> list[Reminder | None]:
+    """The reminders of `ids` (in that order) loaded in one query, locked on PostgreSQL."""
+    if not ids:
+        return []
+    query = select(Reminder).where(Reminder.id.in_(ids))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    found = {r.id: r for r in session.scalars(query)}
+    return [found.get(i) for i in ids]
 
 
 def expand(session: Session, claimed: Claimed, deciders: list[str], policy: ReminderPolicy,
@@ -119,22 +178,31 @@ def expand(session: Session, claimed: Claimed, deciders: list[str], policy: Remi
 
 def record_sent(session: Session, claimed: Claimed, result: dict[str, Any], *,
                 now: datetime) -> None:
-    reminder = session.get(Reminder, claimed.id, with_for_update=True)
-    if reminder is None or reminder.state == DeliveryState.SENT:
-        return
-    reminder.state = DeliveryState.SENT
-    reminder.sent_at = now
-    reminder.last_error = None
-    reminder.claimed_by = reminder.claimed_at = None
-    reminder.payload = {**(reminder.payload or {}), "channel": result.get("channel"),
-                        "ts": result.get("ts")}
-    if reminder.kind == ReminderKind.REVISIT and reminder.request_id:
-        request = session.get(Request, reminder.request_id)
-        if request is not None:
-            queue_thread_reply(
-                session, request,
-                f"Product is revisiting the decision on #{request.id} today: new customers, "
-                "revenue or blockers added here since the decision count as evidence.", now)
+    record_all_sent(session, [(claimed, result)], now=now)
+
+
+def record_all_sent(session: Session, sent: list[tuple[Claimed, dict[str, Any]]], *,
+                    now: datetime) -> list[None]:
+    """Marks reminders Slack accepted as sent: one query loads them all, one flush writes
+    them (what a sent revisit leads to is queued in the same transaction)."""
+    reminders = _locked(session, [claimed.id for claimed, _ in sent])
+    for reminder, (_, result) in zip(reminders, sent, strict=True):
+        if reminder is None or reminder.state == DeliveryState.SENT:
+            continue
+        reminder.state = DeliveryState.SENT
+        reminder.sent_at = now
+        reminder.last_error = None
+        reminder.claimed_by = reminder.claimed_at = None
+        reminder.payload = {**(reminder.payload or {}), "channel": result.get("channel"),
+                            "ts": result.get("ts")}
+        if reminder.kind == ReminderKind.REVISIT and reminder.request_id:
+            request = session.get(Request, reminder.request_id)
+            if request is not None:
+                queue_thread_reply(
+                    session, request,
+                    f"Product is revisiting the decision on #{request.id} today: new customers, "
+                    "revenue or blockers added here since the decision count as evidence.", now)
+    return [None] * len(sent)
 
 
 def record_failure(session: Session, claimed: Claimed, error: str, *, now: datetime,

@@ -7,9 +7,11 @@ snoozed by its buttons) lives on the reminder row, and "sent" on that row means 
 accepted the post. What a sent reminder leads to in a thread (the revisit note) is queued
 in the outbox in the same transaction that marks the reminder sent.
 
-Sending is paced to Slack's limits: about one chat.postMessage per second per
-conversation, and every DM is its own conversation, so reminders to different people go
-out together and only posts to the same conversation wait for each other.
+Sending is paced to Slack's limits (bot/sending.py): about one chat.postMessage per second
+per conversation, and every DM is its own conversation, so reminders to different people go
+out together (up to 50 in flight) and only posts to the same conversation wait for each
+other. One sweep keeps claiming while reminders are due, for up to SWEEP_SECONDS, so one
+`serve` tick or one `run-due` sends a whole backlog.
 """
 
 from __future__ import annotations
@@ -17,20 +19,40 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from bot.deps import Deps
 from bot.reminders.digest import plan_digests
-from bot.reminders.store import Claimed, claim_due, defer, expand, record_failure, record_sent
+from bot.reminders.store import (
+    CLAIM_TTL,
+    Claimed,
+    Unsent,
+    build_messages,
+    claim_batch,
+    defer,
+    expand,
+    record_all_sent,
+    record_failure,
+    settle_unsent,
+)
+from bot.sending import Batch, Drain, Pacer, Recorder
+from bot.services.outbox import retry_delay
 from bot.services.reminders import ReminderPolicy, after_weekend
-from bot.slack_api import CallFailure, SlackApiUnavailable, classify, worker_id
+from bot.slack_api import CallFailure, attempt, classify, worker_id
+from models import ReminderKind
 
 log = logging.getLogger(__name__)
 
-PER_CONVERSATION_SECONDS = 1.0
-CONCURRENT_POSTS = 8
+__all__ = ["Pacer", "Sweep", "SweepReport", "sweep"]
+
+SWEEP_SECONDS = 240.0  # claiming stops after this, well before a claim expires (CLAIM_TTL)
+HOLD_LIMIT = CLAIM_TTL.total_seconds() / 2  # a claim held longer is given back unsent
+BUILDERS = 2  # threads building one claim's messages (the ack path needs threads too)
 
 
 @dataclass
@@ -41,67 +63,86 @@ class SweepReport:
     deferred: int = 0
 
 
-class Pacer:
-    """At most one post per conversation every `interval` seconds; up to `concurrency`
-    posts in flight across conversations."""
-
-    def __init__(self, interval: float = PER_CONVERSATION_SECONDS,
-                 concurrency: int = CONCURRENT_POSTS) -> None:
-        self.interval = interval
-        self.slots = asyncio.Semaphore(concurrency)
-        self.last: dict[str, float] = {}
-
-    async def run(self, items: Iterable[Claimed],
-                  send: Callable[[Claimed], Awaitable[None]]) -> None:
-        by_conversation: dict[str, list[Claimed]] = {}
-        for item in items:
-            by_conversation.setdefault(item.recipient or "", []).append(item)
-
-        async def drain(conversation: str, queue: list[Claimed]) -> None:
-            for item in queue:
-                wait = self.last.get(conversation, float("-inf")) + self.interval - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                async with self.slots:
-                    self.last[conversation] = time.monotonic()
-                    await send(item)
-
-        results = await asyncio.gather(*(drain(c, q) for c, q in by_conversation.items()),
-                                       return_exceptions=True)
-        for result in results:
-            if isinstance(result, Exception):
-                log.error("reminder sending failed", exc_info=result)
-
-
 class Sweep:
-    def __init__(self, deps: Deps, pacer: Pacer | None = None, limit: int = 50) -> None:
+    def __init__(self, deps: Deps, pacer: Pacer | None = None, limit: int = 100) -> None:
         self.deps = deps
-        self.pacer = pacer or Pacer()
+        self.pacer = pacer or deps.api.pacer
         self.limit = limit
         self.worker = worker_id()
         self.policy = ReminderPolicy.from_settings(deps.settings)
         self.report = SweepReport()
+        self.recorder = Recorder(deps.db)
+        self.drain: Drain[Claimed] = Drain(
+            self._claim, lambda item: f"{item.team_id}:{item.recipient}", self._send_lane,
+            seconds=SWEEP_SECONDS, ahead=4 * limit, wait_for_retries=True)
         self._zones: dict[tuple[str, str], str | None] = {}
+        self._deliveries: list[asyncio.Task[Any]] = []  # of what sent reminders queued
 
-    async def run(self, rounds: int = 20) -> SweepReport:
+    async def run(self) -> SweepReport:
         deps, settings = self.deps, self.deps.settings
-        await deps.db.run(lambda s: plan_digests(s, settings.digest_channel, settings.digest_day,
+        await deps.db.run_background(lambda s: plan_digests(s, settings.digest_channel, settings.digest_day,
                                                  settings.digest_hour, deps.now()))
-        for _ in range(rounds):
-            claimed = await deps.db.run(
-                lambda s: claim_due(s, worker=self.worker, now=deps.now(), limit=self.limit))
-            if not claimed:
-                break
-            ready = []
-            for item in claimed:
-                deps.metrics.reminders.labels(kind=item.kind, outcome="due").inc()
-                if item.fans_out:
-                    await self._expand(item)
-                elif not await self._deferred(item):
-                    ready.append(item)
-            await self.pacer.run(ready, self._send)
-        await deps.sender.deliver()
+        await self.drain.run()
+        await asyncio.gather(*self._deliveries)
+        await deps.sender.deliver(wait_for_retries=True)  # what is left, 429s waited out
         return self.report
+
+    async def _claim(self) -> Batch[Claimed]:
+        deps = self.deps
+        claimed, full = await deps.db.run_background(
+            lambda s: claim_batch(s, worker=self.worker, now=deps.now(), limit=self.limit))
+        built, unsent = await self._build(claimed)
+        if unsent:
+            await self.recorder.write(lambda s: settle_unsent(s, unsent))
+        ready, deferred = [], []
+        for item in built:
+            deps.metrics.reminders.labels(kind=item.kind, outcome="due").inc()
+            if item.fans_out:
+                await self._expand(item)
+                full = True  # one reminder each for its people, due now
+            elif (later := await self._weekend_ends(item)) is not None:
+                deferred.append((item, later))
+            else:
+                ready.append(item)
+        if deferred:
+            await self.recorder.write(lambda s: [defer(s, item, later) for item, later in deferred])
+            self.report.deferred += len(deferred)
+        return Batch(ready, full)
+
+    async def _build(self, claimed: list[Claimed]) -> tuple[list[Claimed], list[Unsent]]:
+        """The messages, built in read-only transactions beside each other: on SQLite they
+        never hold the write lock the ack path needs."""
+        now = self.deps.now()
+        size = -(-len(claimed) // BUILDERS) or 1
+        parts = await asyncio.gather(*(
+            self.deps.db.run_read(partial(build_messages, claimed=chunk, now=now))
+            for chunk in (claimed[i:i + size] for i in range(0, len(claimed), size))))
+        return ([item for ready, _ in parts for item in ready],
+                [item for _, unsent in parts for item in unsent])
+
+    async def _send_lane(self, conversation: str | None, items: list[Claimed],
+                         claimed_at: float) -> None:
+        """One person's (or channel's) reminders, a second apart."""
+        async with self.pacer.lane(conversation) as lane:
+            for i, item in enumerate(items):
+                if time.monotonic() - claimed_at > HOLD_LIMIT:  # before another sweep may take it
+                    await self._give_back(items[i:])
+                    return
+                async with lane.turn():
+                    result, failure = await attempt(self.deps.api, item.team_id,
+                                                    "chat.postMessage",
+                                                    {"channel": item.recipient, **item.message})
+                if failure is None:
+                    await self._sent(item, result)
+                    continue
+                if failure.retry_after:
+                    lane.hold(failure.retry_after)  # this conversation only
+                await self._failed(item, failure)
+
+    async def _give_back(self, items: list[Claimed]) -> None:
+        """Claimed but not sent in time: due again now, the attempt not counted."""
+        now = self.deps.now()
+        await self.recorder.write(lambda s: [defer(s, item, now) for item in items])
 
     async def _expand(self, item: Claimed) -> None:
         deciders: list[str] = []
@@ -111,21 +152,17 @@ class Sweep:
         except Exception as exc:  # noqa: BLE001 - retried like a failed post
             await self._failed(item, classify(exc))
             return
-        await self.deps.db.run(
+        await self.deps.db.run_background(
             lambda s: expand(s, item, deciders, self.policy, self.deps.now()))
 
-    async def _deferred(self, item: Claimed) -> bool:
+    async def _weekend_ends(self, item: Claimed) -> datetime | None:
         """Quiet weekends: a reminder due on the recipient's Saturday or Sunday waits for
-        Monday 9:00 their time."""
+        Monday 9:00 their time (None: it goes now)."""
         if not self.deps.settings.quiet_weekends or (item.recipient or "")[:1] not in ("U", "W"):
-            return False
+            return None
         now = self.deps.now()
         later = after_weekend(now, item.tz or await self._zone(item.team_id, item.recipient))
-        if later <= now:
-            return False
-        await self.deps.db.run(lambda s: defer(s, item, later))
-        self.report.deferred += 1
-        return True
+        return later if later > now else None
 
     async def _zone(self, team_id: str, user_id: str | None) -> str | None:
         key = (team_id, user_id or "")
@@ -138,24 +175,23 @@ class Sweep:
                 self._zones[key] = None
         return self._zones[key]
 
-    async def _send(self, item: Claimed) -> None:
-        deps = self.deps
-        try:
-            result: dict[str, Any] = await deps.api.call(
-                item.team_id, "chat.postMessage", channel=item.recipient, **item.message)
-        except SlackApiUnavailable as exc:
-            await self._failed(item, CallFailure(str(exc), permanent=False, retry_after=60))
-        except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded
-            await self._failed(item, classify(exc))
-        else:
-            await deps.db.run(lambda s: record_sent(s, item, result, now=deps.now()))
-            deps.metrics.reminders.labels(kind=item.kind, outcome="sent").inc()
-            self.report.sent += 1
+    async def _sent(self, item: Claimed, result: dict[str, Any]) -> None:
+        await self.recorder.add(self._record_sent, (item, result))
+        if item.kind == ReminderKind.REVISIT:  # its note in the thread goes out meanwhile
+            delivery = self.deps.sender.deliver_soon()
+            if delivery is not None:
+                self._deliveries.append(delivery)
+        self.deps.metrics.reminders.labels(kind=item.kind, outcome="sent").inc()
+        self.report.sent += 1
+
+    def _record_sent(self, session: Session, sent: list[tuple[Claimed, dict[str, Any]]]
+                     ) -> list[None]:
+        return record_all_sent(session, sent, now=self.deps.now())
 
     async def _failed(self, item: Claimed, failure: CallFailure) -> None:
         log.warning("reminder not sent", extra={"reminder_id": item.id, "error": failure.error,
                                                 "attempt": item.attempts})
-        gave_up = await self.deps.db.run(lambda s: record_failure(
+        gave_up = await self.recorder.write(lambda s: record_failure(
             s, item, failure.error, now=self.deps.now(), permanent=failure.permanent,
             retry_after=failure.retry_after))
         if gave_up:
@@ -163,8 +199,10 @@ class Sweep:
             self.report.failed += 1
         else:
             self.report.retrying += 1
+            if failure.error == "ratelimited":  # soon, and this sweep's to send
+                self.drain.retry_in(retry_delay(item.attempts, failure.retry_after).total_seconds())
 
 
-async def sweep(deps: Deps, pacer: Pacer | None = None, limit: int = 50) -> SweepReport:
-    """Sends every reminder that is due now, once."""
+async def sweep(deps: Deps, pacer: Pacer | None = None, limit: int = 100) -> SweepReport:
+    """Sends every reminder that is due now (and what comes due while it runs), once."""
     return await Sweep(deps, pacer, limit).run()

@@ -88,7 +88,10 @@ def claim_due(
     now: datetime,
     ids: Iterable[int] | None = None,
     limit: int = 100,
-) -> list[ClaimedCall]:
+) -> tuple[list[ClaimedCall], bool]:
+    """Claims up to `limit` due rows, oldest first (so a conversation's posts keep the order
+    they were queued in), each prepared by its hook; and whether more may be due (the limit
+    was reached, and not only by rows that wait)."""
     due = or_(
         and_(
             OutboxMessage.state == DeliveryState.PENDING, OutboxMessage.next_attempt_at <= now
@@ -97,7 +100,14 @@ def claim_due(
             OutboxMessage.state == DeliveryState.CLAIMED, OutboxMessage.claimed_at < now - CLAIM_TTL
         ),
     )
-    query = select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(limit)
+    # a reply whose request has no thread yet waits for its card: it takes no place here
+    thread_ready = or_(
+        OutboxMessage.thread_of_request_id.is_(None),
+        select(Request.id).where(Request.id == OutboxMessage.thread_of_request_id,
+                                 Request.thread_ts.is_not(None)).exists(),
+    )
+    query = (select(OutboxMessage).where(due, thread_ready).order_by(OutboxMessage.id)
+             .limit(limit))
     if ids is not None:
         ids = list(ids)
         same_requests = select(OutboxMessage.request_id).where(
@@ -108,36 +118,44 @@ def claim_due(
             or_(OutboxMessage.id.in_(ids), OutboxMessage.request_id.in_(same_requests))
         )
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    claimed = []
-    for message in session.scalars(query):
-        args = dict(message.args)
-        if message.thread_of_request_id is not None:
-            thread = _thread_of(session, message.thread_of_request_id)
-            if thread is None:
-                continue  # the request's card is not posted yet; its own row goes first
-            args.setdefault("channel", thread[0])
-            args["thread_ts"] = thread[1]
-        builder = hooks.prepare.get(message.purpose)
-        if builder is not None:
-            prepared = builder(session, message, args)
-            if prepared is LATER:
-                continue
-            if prepared is None:
-                message.state = DeliveryState.CANCELLED
-                continue
-            args = prepared
-        message.state = DeliveryState.CLAIMED
-        message.claimed_by = worker
-        message.claimed_at = now
-        message.attempts += 1
-        claimed.append(
-            ClaimedCall(
-                message.id, message.team_id, message.method, args, message.purpose,
-                message.attempts,
-            )
-        )
-    return claimed
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+    rows = session.scalars(query).all()
+    claimed, waiting = [], 0
+    for message in rows:
+        call = _claim(session, hooks, message, worker, now)
+        if call is not None:
+            claimed.append(call)
+        elif message.state != DeliveryState.CANCELLED:
+            waiting += 1
+    return claimed, len(rows) >= limit and waiting < len(rows)
+
+
+def _claim(session: Session, hooks: Hooks, message: OutboxMessage, worker: str, now: datetime
+           ) -> ClaimedCall | None:
+    """The row claimed, with its arguments as its hook prepares them now; None when it
+    waits (for its card) or is cancelled."""
+    args = dict(message.args)
+    if message.thread_of_request_id is not None:
+        thread = _thread_of(session, message.thread_of_request_id)
+        if thread is None:
+            return None  # the request's card is not posted yet; its own row goes first
+        args.setdefault("channel", thread[0])
+        args["thread_ts"] = thread[1]
+    builder = hooks.prepare.get(message.purpose)
+    if builder is not None:
+        prepared = builder(session, message, args)
+        if prepared is LATER:
+            return None
+        if prepared is None:
+            message.state = DeliveryState.CANCELLED
+            return None
+        args = prepared
+    message.state = DeliveryState.CLAIMED
+    message.claimed_by = worker
+    message.claimed_at = now
+    message.attempts += 1
+    return ClaimedCall(message.id, message.team_id, message.method, args, message.purpose,
+                       message.attempts)
 
 
 def _thread_of(session: Session, request_id: int) -> tuple[str, str] | None:
@@ -152,18 +170,52 @@ def _thread_of(session: Session, request_id: int) -> tuple[str, str] | None:
 def record_sent(
     session: Session, hooks: Hooks, call: ClaimedCall, result: dict[str, Any], *, worker: str, now: datetime
 ) -> bool:
-    """Marks the row sent; False when another sender took it over after our claim expired."""
-    message = session.get(OutboxMessage, call.id, with_for_update=True)
-    if message is None:
-        return False
-    message.state = DeliveryState.SENT
-    message.sent_at = now
-    message.last_error = None
-    message.result = {k: result[k] for k in ("channel", "ts", "permalink") if k in result}
-    hook = hooks.after_send.get(message.purpose)
-    if hook is not None:
-        hook(session, message, result)
-    return True
+    """Marks the row sent; False when the row is gone."""
+    return record_all_sent(session, hooks, [(call, result)], worker=worker, now=now)[0]
+
+
+def record_all_sent(
+    session: Session, hooks: Hooks, sent: list[tuple[ClaimedCall, dict[str, Any]]], *,
+    worker: str, now: datetime,
+) -> list[bool]:
+    """`record_sent` for many rows: one query loads (and on PostgreSQL locks) them all."""
+    messages = _locked(session, [call.id for call, _ in sent])
+    for message, (_, result) in zip(messages, sent, strict=True):
+        if message is None:
+            continue
+        message.state = DeliveryState.SENT
+        message.sent_at = now
+        message.last_error = None
+        message.result = {k: result[k] for k in ("channel", "ts", "permalink") if k in result}
+        hook = hooks.after_send.get(message.purpose)
+        if hook is not None:
+            hook(session, message, result)
+    return [message is not None for message in messages]
+
+
+def _locked(session: Session, ids: list[int]) -> list[OutboxMessage | None]:
+    """The rows of `ids` (in that order) loaded in one query, locked on PostgreSQL."""
+    query = select(OutboxMessage).where(OutboxMessage.id.in_(ids))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    found = {m.id: m for m in session.scalars(query)}
+    return [found.get(i) for i in ids]
+
+
+def release(session: Session, calls: Iterable[ClaimedCall], *, worker: str, until: datetime
+            ) -> None:
+    """Claimed but not sent: pending again from `until`, the attempt not counted (what
+    follows a rate-limited post in its conversation, or a claim held too long)."""
+    for call in calls:
+        message = session.get(OutboxMessage, call.id, with_for_update=True)
+        if (message is None or message.state != DeliveryState.CLAIMED
+                or message.claimed_by != worker):
+            continue
+        message.state = DeliveryState.PENDING
+        message.claimed_by = None
+        message.claimed_at = None
+        message.attempts = max(message.attempts - 1, 0)
+        message.next_attempt_at = until
 
 
 def record_failure(

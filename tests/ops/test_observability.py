@@ -36,7 +36,7 @@ def wait_until(check, timeout: float = 15):
 
 
 def test_every_slack_request_is_one_json_log_line_without_secrets_and_counted(served_bot, slack):
-    slack.rate_limit("chat.postMessage", retry_after=1, times=2)  # past slack-sdk's own retry
+    slack.rate_limit("chat.postMessage", retry_after=1, times=2)  # the card waits for its retries
     served_bot.command("", REP, CHANNEL)
     view = opened_view(slack)
     served_bot.submit_view(view["callback_id"], state_for(view, {"title": "Bulk CSV export"}),

@@ -3,12 +3,16 @@ that expire, and quiet weekends."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import insert
 
 from bot.reminders.store import CLAIM_TTL, MAX_ATTEMPTS, claim_due
-from tests.harness import OTHER_REP, REP, Clock
+from bot.reminders.sweep import Pacer, sweep
+from models import Reminder, ReminderKind
+from tests.harness import OTHER_REP, REP, TEAM_ID, Clock
 from tests.reminders.helpers import dms_to, file_request, reminders, run_sweep, weekday_clock
 
 THIRD_REP = "U0REP0003"
@@ -28,7 +32,7 @@ def nudges_due(bot, slack, clock, reps=(REP,)) -> None:
 
 def test_a_rate_limited_reminder_waits_for_retry_after_then_goes_once(bot, slack, db, clock):
     nudges_due(bot, slack, clock)
-    slack.rate_limit("chat.postMessage", retry_after=2, times=2)  # the client retries once itself
+    slack.rate_limit("chat.postMessage", retry_after=2)  # no inline retry: back to its row
     report = run_sweep(bot)
     assert (report.sent, report.retrying) == (0, 1)
     [reminder] = reminders(db, "follow_up")
@@ -45,7 +49,7 @@ def test_a_rate_limited_reminder_waits_for_retry_after_then_goes_once(bot, slack
 
 def test_a_server_error_is_retried_with_backoff(bot, slack, db, clock):
     nudges_due(bot, slack, clock)
-    slack.server_error("chat.postMessage", times=2)
+    slack.server_error("chat.postMessage")  # no inline retry: back to its row, with backoff
     assert run_sweep(bot).retrying == 1
     [reminder] = reminders(db, "follow_up")
     assert reminder.last_error == "fatal_error"
@@ -129,3 +133,42 @@ def test_a_reminder_due_on_the_weekend_waits_for_monday_morning(bot, slack, db, 
 def test_weekends_can_be_reminded_too(bot, slack, db, clock):
     nudges_due(bot, slack, clock)
     assert run_sweep(bot).sent == 1
+
+
+def due_for(db, request_id: int, due_at: datetime, recipients: list[str], each: int = 1) -> None:
+    """`each` reminders (the information-arrived kind needs no setup) due for each recipient."""
+    with db.sessions.begin() as session:
+        session.execute(insert(Reminder), [
+            {"team_id": TEAM_ID, "kind": ReminderKind.INFO_ARRIVED, "request_id": request_id,
+             "recipient": user, "due_at": due_at, "dedupe_key": f"test:{user}:{n}",
+             "payload": {"text": f"note {n}"}, "state": "pending", "attempts": 0,
+             "created_at": due_at}
+            for n in range(each) for user in recipients
+        ])
+
+
+def test_a_backlog_over_a_thousand_goes_out_in_one_sweep_each_once(bot, slack, db, clock):
+    request_id = file_request(bot, slack)
+    people = [f"U0MANY{n:04d}" for n in range(600)]
+    due_for(db, request_id, clock.now(), people, each=2)  # 1,200: the old cap was 1,000 a run
+    report = bot.run(sweep(bot.deps, Pacer(1.0)), timeout=120)
+    assert report.sent == 1200
+    for person in people:
+        assert len([c for c in dms_to(slack, person) if c.status == 200]) == 2, person
+    assert {r.state for r in reminders(db, "info_arrived")} == {"sent"}
+    assert run_sweep(bot).sent == 0
+
+
+def test_a_rate_limited_person_holds_up_nobody_else_and_gets_theirs_in_the_same_sweep(
+        bot, slack, db, clock):
+    request_id = file_request(bot, slack)
+    due_for(db, request_id, clock.now(), [REP, OTHER_REP])
+    slack.rate_limit("chat.postMessage", retry_after=2, channel=REP)
+    started, began = clock.now(), time.monotonic()
+    bot.deps.now = lambda: started + timedelta(seconds=time.monotonic() - began)  # time passes
+    report = run_sweep(bot)
+    assert (report.sent, report.retrying) == (2, 1)
+    refused, sent = dms_to(slack, REP)
+    [other] = dms_to(slack, OTHER_REP)
+    assert refused.status == 429 and other.status == 200 and other.at - refused.at < 0.5
+    assert sent.status == 200 and sent.at - refused.at >= 2  # after Retry-After

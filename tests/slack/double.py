@@ -55,11 +55,13 @@ class _Fault:
     status: int
     body: dict[str, Any]
     headers: dict[str, str]
+    channel: str | None = None  # only calls to this channel (any when None)
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # socketserver's 5 drops a burst of connections (1 s SYN retries)
 
     def __init__(self, double: SlackDouble) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
@@ -195,9 +197,11 @@ class SlackDouble:
         """The next `times` calls of `method` ("*" for any) answer `{"ok": false, "error": …}`."""
         self._add_fault(method, _Fault(times, status, {"ok": False, "error": error}, headers or {}))
 
-    def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+    def rate_limit(self, method: str, retry_after: int = 1, times: int = 1,
+                   channel: str | None = None) -> None:
+        """The next `times` calls of `method` (to `channel`, when given) answer 429."""
         self._add_fault(method, _Fault(times, 429, {"ok": False, "error": "ratelimited"},
-                                       {"Retry-After": str(retry_after)}))
+                                       {"Retry-After": str(retry_after)}, channel))
 
     def server_error(self, method: str, status: int = 500, times: int = 1) -> None:
         self._add_fault(method, _Fault(times, status, {"ok": False, "error": "fatal_error"}, {}))
@@ -210,14 +214,15 @@ class SlackDouble:
         with self._lock:
             self._faults.setdefault(method, []).append(fault)
 
-    def _take_fault(self, method: str) -> _Fault | None:
+    def _take_fault(self, method: str, args: dict[str, Any]) -> _Fault | None:
         for key in (method, "*"):
             queue = self._faults.get(key, [])
-            if queue:
-                fault = queue[0]
+            for fault in queue:
+                if fault.channel is not None and fault.channel != args.get("channel"):
+                    continue
                 fault.remaining -= 1
                 if fault.remaining <= 0:
-                    queue.pop(0)
+                    queue.remove(fault)
                 return fault
         return None
 
@@ -280,7 +285,7 @@ class SlackDouble:
         with self._changed:
             self.violations += [f"{method}: {message}" for message, _ in problems]
             rejection = next((error for _, error in problems if error), None)
-            fault = None if rejection else self._take_fault(method)
+            fault = None if rejection else self._take_fault(method, args)
             if rejection:
                 response = {"ok": False, "error": rejection}
             elif fault is not None:

@@ -1,0 +1,281 @@
+"""Sending what the bot owes Slack (queued posts, reminders) as fast as Slack allows, and
+writing down what Slack answered in as few transactions as is safe.
+
+Slack paces chat.postMessage per conversation: about one message a second to one channel
+or DM (https://api.slack.com/methods/chat.postMessage#rate_limiting); conversations are
+independent. So calls go in lanes, one per conversation: inside a lane one at a time, in
+the order given, posts a second apart; lanes run side by side, up to a cap on calls in
+flight. The outbox and the reminder sweep share the process's Pacer, so a reminder and a
+queued DM to the same person wait for each other too.
+
+SQLite has one writer, and the ack path of other requests waits for it: a Recorder writes
+the results that arrive while one transaction runs in the next one, so a burst of posts
+costs a few short write transactions rather than one per post.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.orm import Session
+
+from bot.db import Database
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+A = TypeVar("A")
+WriteAll = Callable[[Session, list[A]], list[T]]  # writes items of one kind, a result each
+
+PER_CONVERSATION_SECONDS = 1.0
+CONCURRENT_CALLS = 50  # well within a workspace's burst limits; Slack's pace is per conversation
+RECORD_LINGER_SECONDS = 0.02  # a result waits this long for others to share its transaction
+
+
+class Lane:
+    """One conversation: whoever holds it sends there, one call at a time."""
+
+    def __init__(self, pacer: Pacer) -> None:
+        self._pacer = pacer
+        self.lock = asyncio.Lock()
+        self.ready_at = 0.0  # time.monotonic() before which no post may go
+        self.holders = 0
+
+    @asynccontextmanager
+    async def turn(self, paced: bool = True) -> AsyncIterator[None]:
+        """One call. A post waits until `interval` after Slack answered the previous one
+        (counted from the answer, so a slow request never lands within a second of the
+        next); a call that is not a post (an update, an App Home) only keeps its place."""
+        if paced:
+            wait = self.ready_at - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        async with self._pacer.slots:
+            try:
+                yield
+            finally:
+                if paced:
+                    self.hold(self._pacer.interval)
+
+    def hold(self, seconds: float) -> None:
+        """No post to this conversation for `seconds` (Slack's Retry-After)."""
+        self.ready_at = max(self.ready_at, time.monotonic() + seconds)
+
+
+class Pacer:
+    """Lanes per conversation, `interval` seconds between posts in one, and up to
+    `concurrency` calls in flight across all of them."""
+
+    def __init__(self, interval: float = PER_CONVERSATION_SECONDS,
+                 concurrency: int = CONCURRENT_CALLS) -> None:
+        self.interval = interval
+        self.slots = asyncio.Semaphore(concurrency)
+        self._lanes: dict[str, Lane] = {}
+
+    @asynccontextmanager
+    async def lane(self, conversation: str | None) -> AsyncIterator[Lane]:
+        """Holds a conversation's lane for a run of calls, so they go in the order given and
+        no other run to that conversation slips in between; waiters get it in turn. None is
+        a lane of its own (a call that needs no order and no pace)."""
+        if conversation is None:
+            yield Lane(self)
+            return
+        lane = self._lanes.get(conversation)
+        if lane is None:
+            if len(self._lanes) > 1000:
+                self._forget_idle()
+            lane = self._lanes[conversation] = Lane(self)
+        lane.holders += 1
+        try:
+            async with lane.lock:
+                yield lane
+        finally:
+            lane.holders -= 1
+
+    def _forget_idle(self) -> None:
+        now = time.monotonic()
+        for conversation, lane in list(self._lanes.items()):
+            if not lane.holders and lane.ready_at <= now:
+                del self._lanes[conversation]
+
+
+class Recorder:
+    """Writes what Slack answered. Whatever arrives while one transaction runs goes into
+    the next, so results cost a few transactions, not one each; results of one kind go to
+    their writer together (one query loads all their rows). A batch that fails is written
+    again one result per transaction: one bad row never loses the others."""
+
+    def __init__(self, db: Database, linger: float = RECORD_LINGER_SECONDS) -> None:
+        self.db = db
+        self.linger = linger
+        self._waiting: list[tuple[WriteAll[Any, Any], Any, asyncio.Future[Any]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def write(self, work: Callable[[Session], T]) -> T:
+        return await self.add(_each, work)
+
+    async def add(self, write_all: WriteAll[A, T], item: A) -> T:
+        """Has `write_all(session, items)` write `item` with the others of its kind; its
+        result for `item`."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.append((write_all, item, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_waiting())
+        return await future
+
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            await asyncio.sleep(self.linger)  # results of calls answered together go together
+            batch, self._waiting = self._waiting, []
+            try:
+                results = await self.db.run_background(partial(_write_batch, batch))
+            except Exception:  # noqa: BLE001 - written again one by one below
+                if len(batch) > 1:
+                    log.warning("a batch of results failed; writing them one by one",
+                                exc_info=True)
+                for one in batch:
+                    await self._write_one(*one)
+                continue
+            for (_, _, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+    async def _write_one(self, write_all: WriteAll[Any, Any], item: Any,
+                         future: asyncio.Future[Any]) -> None:
+        try:
+            [result] = await self.db.run_background(lambda s: write_all(s, [item]))
+        except Exception as exc:  # noqa: BLE001 - the caller sees it
+            if not future.done():
+                future.set_exception(exc)
+        else:
+            if not future.done():
+                future.set_result(result)
+
+
+def _each(session: Session, works: list[Callable[[Session], Any]]) -> list[Any]:
+    return [work(session) for work in works]
+
+
+def _write_batch(batch: list[tuple[WriteAll[Any, Any], Any, Any]], session: Session
+                 ) -> list[Any]:
+    """Every waiting result in one transaction, grouped by kind; results in batch order."""
+    kinds: dict[WriteAll[Any, Any], list[int]] = {}
+    for position, (write_all, _, _) in enumerate(batch):
+        kinds.setdefault(write_all, []).append(position)
+    results: list[Any] = [None] * len(batch)
+    for write_all, positions in kinds.items():
+        written = write_all(session, [batch[p][1] for p in positions])
+        for position, result in zip(positions, written, strict=True):
+            results[position] = result
+    return results
+
+
+@dataclass
+class Batch(Generic[T]):
+    """What one claim took; `more` when more may be due already (the claim was full)."""
+
+    items: list[T]
+    more: bool
+
+
+@dataclass(eq=False)
+class Drain(Generic[T]):
+    """The loop the outbox and the reminder sweep share: claim a batch, hand each
+    conversation's part of it to its lane, and claim again while more is due and fewer than
+    `ahead` claimed items wait (a claim expires, so none may wait long); then wait out
+    retries due within `seconds` (a 429's Retry-After) if asked to. Claiming stops after
+    `seconds`; what is claimed by then is still sent.
+
+    `send` gets a conversation's items and when they were claimed (time.monotonic()); it
+    calls `retry_in` for what it sent back to wait, and `unlocked` when what it recorded
+    may have made more due (a card posted lets its thread replies go).
+    """
+
+    claim: Callable[[], Awaitable[Batch[T]]]
+    conversation: Callable[[T], str | None]
+    send: Callable[[str | None, list[T], float], Awaitable[None]]
+    seconds: float
+    ahead: int
+    wait_for_retries: bool = False
+    _retries: list[float] = field(default_factory=list)
+    _queued: int = 0
+    _running: set[asyncio.Task[None]] = field(default_factory=set)
+    _progress: asyncio.Event = field(default_factory=asyncio.Event)
+    _unlocked: bool = False
+
+    def retry_in(self, seconds: float) -> None:
+        """Something this run sent back is due again in `seconds`."""
+        self._retries.append(time.monotonic() + seconds)
+
+    def unlocked(self) -> None:
+        """What was just recorded (or queued) may have made more due: claim again."""
+        self._unlocked = True
+        self._progress.set()
+
+    async def run(self) -> None:
+        try:
+            await self._run()
+        finally:
+            if self._running:  # a claim failed: what is claimed already still goes
+                await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _run(self) -> None:
+        deadline = time.monotonic() + self.seconds
+        more = True
+        while True:
+            self._progress.clear()
+            more = more or self._unlocked
+            if more and self._queued < self.ahead and time.monotonic() < deadline:
+                self._unlocked = False
+                batch = await self.claim()
+                more = batch.more
+                self._start(batch.items)
+                if batch.items or more:
+                    continue
+            if self._running:
+                await self._progress.wait()
+                continue
+            retry_at = self._next_retry(deadline)
+            if retry_at is None:
+                return
+            await asyncio.sleep(max(0.0, retry_at - time.monotonic()))
+            more = True
+
+    def _start(self, items: Iterable[T]) -> None:
+        claimed_at = time.monotonic()
+        lanes: dict[str | None, list[T]] = {}
+        for item in items:
+            conversation = self.conversation(item)
+            if conversation is None:
+                self._launch(None, [item], claimed_at)
+            else:
+                lanes.setdefault(conversation, []).append(item)
+        for conversation, lane_items in lanes.items():
+            self._launch(conversation, lane_items, claimed_at)
+
+    def _launch(self, conversation: str | None, items: list[T], claimed_at: float) -> None:
+        self._queued += len(items)
+        task = asyncio.create_task(self.send(conversation, items, claimed_at))
+        self._running.add(task)
+        task.add_done_callback(lambda done: self._finished(done, len(items)))
+
+    def _finished(self, task: asyncio.Task[None], count: int) -> None:
+        self._running.discard(task)
+        self._queued -= count
+        self._progress.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("sending failed", exc_info=task.exception())
+
+    def _next_retry(self, deadline: float) -> float | None:
+        if not self.wait_for_retries or not self._retries:
+            return None
+        soonest = min(self._retries)
+        self._retries = [at for at in self._retries if at > soonest]
+        return soonest if soonest <= deadline else None

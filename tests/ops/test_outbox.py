@@ -1,0 +1,153 @@
+"""The outbox at Slack's pace: conversations side by side, each one in order and a second
+apart, a 429 holding up only its own conversation, and results recorded in few
+transactions."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, select
+
+from bot.posts import queue_direct_message, queue_thread_reply
+from bot.sending import Pacer
+from models import OutboxMessage, Request
+from tests.flows.helpers import opened_view, requests_in, submit
+from tests.harness import CHANNEL, OTHER_REP, REP, TEAM_ID
+
+THIRD_REP = "U0REP0003"
+
+
+@pytest.fixture(autouse=True)
+def slack_pace(bot):
+    """Slack's pace (the test harness leaves posts unpaced)."""
+    bot.deps.api.pacer = Pacer(1.0)
+
+
+def queue_dms(bot, *dms: tuple[str, str]) -> list[int]:
+    """DMs (user, text) queued in one transaction, in this order."""
+    now = bot.clock.now()
+    return bot.db.transaction(lambda s: [queue_direct_message(s, TEAM_ID, user, text, now)
+                                         for user, text in dms])
+
+
+def rows(db, ids: list[int]) -> list[OutboxMessage]:
+    with db.sessions() as session:
+        found = {m.id: m for m in session.scalars(select(OutboxMessage).where(
+            OutboxMessage.id.in_(ids)))}
+        return [found[i] for i in ids]
+
+
+def dms(slack, user: str) -> list:
+    return [c for c in slack.calls_to("chat.postMessage") if c.args.get("channel") == user]
+
+
+def accepted(calls: list) -> list:
+    return [c for c in calls if c.status == 200 and c.response.get("ok")]
+
+
+def test_a_rate_limited_conversation_does_not_hold_up_posts_to_others(bot, slack, db, clock):
+    slack.rate_limit("chat.postMessage", retry_after=3, channel=REP)
+    first, other = queue_dms(bot, (REP, "For the rep"), (OTHER_REP, "For the other rep"))
+    started = time.monotonic()
+    report = bot.deliver_outbox()
+    assert time.monotonic() - started < 2  # the delivery did not wait out the Retry-After
+    assert (report.sent, report.retrying) == ([other], [first])
+    [refused] = dms(slack, REP)
+    [sent] = accepted(dms(slack, OTHER_REP))
+    assert refused.status == 429 and sent.at - refused.at < 0.5
+
+    [row, _] = rows(db, [first, other])
+    assert row.state == "pending" and row.last_error == "ratelimited"
+    assert row.next_attempt_at == clock.now() + timedelta(seconds=3)  # for that row only
+    bot.deliver_outbox()
+    assert len(dms(slack, REP)) == 1  # not before Retry-After
+    clock.advance(seconds=3)
+    bot.deliver_outbox()
+    assert [c.args["text"] for c in accepted(dms(slack, REP))] == ["For the rep"]
+    assert [r.state for r in rows(db, [first, other])] == ["sent", "sent"]
+
+
+def test_posts_to_one_conversation_go_in_order_a_second_apart_others_alongside(bot, slack):
+    queue_dms(bot, (REP, "one"), (REP, "two"), (OTHER_REP, "hello"), (REP, "three"),
+              (THIRD_REP, "hi"))
+    bot.deliver_outbox()
+    to_rep = dms(slack, REP)
+    assert [c.args["text"] for c in to_rep] == ["one", "two", "three"]
+    assert all(b.at - a.at >= 0.95 for a, b in zip(to_rep, to_rep[1:], strict=False))
+    others = dms(slack, OTHER_REP) + dms(slack, THIRD_REP)
+    assert len(others) == 2 and max(c.at for c in others) - to_rep[0].at < 0.5
+    assert all(c.status == 200 for c in slack.calls_to("chat.postMessage"))
+
+
+def test_a_rate_limited_post_holds_back_what_follows_it_in_its_conversation(bot, slack, db,
+                                                                            clock):
+    slack.rate_limit("chat.postMessage", retry_after=2, channel=REP)
+    ids = queue_dms(bot, (REP, "one"), (REP, "two"), (REP, "three"))
+    bot.deliver_outbox()
+    assert [c.args["text"] for c in dms(slack, REP)] == ["one"]  # refused; the rest waited
+    later = clock.now() + timedelta(seconds=2)
+    assert [(r.state, r.attempts, r.next_attempt_at) for r in rows(db, ids)] == [
+        ("pending", 1, later), ("pending", 0, later), ("pending", 0, later)]
+
+    clock.advance(seconds=2)
+    bot.deliver_outbox()
+    assert [c.args["text"] for c in accepted(dms(slack, REP))] == ["one", "two", "three"]
+    assert [r.state for r in rows(db, ids)] == ["sent", "sent", "sent"]
+
+
+def test_a_burst_of_posts_is_claimed_and_recorded_in_a_few_transactions(bot, slack, db):
+    users = [f"U0MANY{n:04d}" for n in range(30)]
+    ids = queue_dms(bot, *((user, f"Hello {user}") for user in users))
+    slack.delay(0.2)  # Slack answers them together, as it does a burst
+    commits: list[int] = []
+    listener = lambda _connection: commits.append(1)  # noqa: E731
+    event.listen(db.engine, "commit", listener)
+    try:
+        report = bot.deliver_outbox()
+    finally:
+        event.remove(db.engine, "commit", listener)
+        slack.delay(0)
+    assert sorted(report.sent) == ids
+    assert len(commits) <= 5, len(commits)  # it was 32: a claim, a record per post, a claim
+    assert {r.state for r in rows(db, ids)} == {"sent"}
+
+
+def test_a_result_that_cannot_be_recorded_does_not_lose_the_others(bot, slack, db):
+    def broken(session, message, result):
+        raise RuntimeError("a hook that fails")
+
+    bot.deps.sender.hooks.after_send["broken_purpose"] = broken
+    now = bot.clock.now()
+    ids = bot.db.transaction(lambda s: [
+        queue_direct_message(s, TEAM_ID, user, "Hi", now, purpose=purpose)
+        for user, purpose in ((REP, "direct_message"), (OTHER_REP, "broken_purpose"),
+                              (THIRD_REP, "direct_message"))])
+    bot.deliver_outbox()
+    assert len(accepted(slack.calls_to("chat.postMessage"))) == 3
+    assert [r.state for r in rows(db, ids)] == ["sent", "claimed", "sent"]
+
+
+def test_a_requests_card_goes_before_its_thread_replies_also_after_a_429(bot, slack, db, clock):
+    slack.rate_limit("chat.postMessage", retry_after=1, channel=CHANNEL)
+    bot.command("", REP, CHANNEL)
+    view = opened_view(slack)
+    submit(bot, view, REP, {"title": "Bulk CSV export"})
+    bot.wait_idle()
+    [request] = requests_in(db)
+    now = clock.now()
+    bot.db.transaction(lambda s: [queue_thread_reply(s, s.get(Request, request.id), text, now)
+                                  for text in ("First note", "Second note")])
+    bot.deliver_outbox()  # nothing before the card, which waits for Retry-After
+    assert [c.status for c in slack.calls_to("chat.postMessage")] == [429]
+
+    clock.advance(seconds=1)
+    bot.deliver_outbox()
+    posts = accepted(slack.calls_to("chat.postMessage"))
+    assert "thread_ts" not in posts[0].args  # the card, then its thread in the order queued
+    thread = [c for c in posts[1:] if c.args.get("thread_ts") == posts[0].response["ts"]]
+    assert len(thread) == len(posts) - 1
+    notes = [c.args["text"] for c in thread if "note" in c.args["text"]]
+    assert notes == ["First note", "Second note"]
+    assert all(b.at - a.at >= 0.95 for a, b in zip(posts, posts[1:], strict=False))
