@@ -27,7 +27,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 
 from bench import vocab
 from bot.db import Database, make_engine, normalize_url, upgrade
-from bot.services.scores import count_asks, rescore_all_due, score_unscored
+from bot.services.scores import catch_up, count_asks
 from models import (
     Customer,
     Decision,
@@ -257,8 +257,7 @@ def _matches(url: str, manifest: dict[str, Any]) -> bool:
 def score(database: Database) -> None:
     """What `requestbot db upgrade` and the bot's schedule do: every request's stored demand
     and score (rows generated in bulk have none yet; a migration leaves placeholders)."""
-    scored = rescore_all_due(database.transaction, score_unscored)
-    scored += rescore_all_due(database.transaction)
+    scored = catch_up(database.transaction)
     if not scored:
         return
     database.transaction(count_asks)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import Database, is_sqlite, normalize_url, schema_is_current, upgrade
 from bot.logs import configure_logging
-from bot.services.scores import Scoring, mark_other_basis_due, rescore_all_due
+from bot.services.scores import Scoring, catch_up, mark_other_basis_due
 from bot.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("requestbot")
@@ -105,7 +105,7 @@ def run_db_upgrade(args: argparse.Namespace) -> int:
     try:
         upgrade(database)
         database.transaction(mark_other_basis_due)
-        scored = rescore_all_due(database.transaction)
+        scored = catch_up(database.transaction)
     except SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         raise Fatal(f"cannot upgrade the database (DATABASE_URL): {reason}") from None

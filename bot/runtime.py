@@ -126,7 +126,7 @@ class Runtime:
             if not self._basis_checked:
                 await self.db.run_background(scores.mark_other_basis_due)
                 self._basis_checked = True
-            for batch in (scores.score_unscored, scores.rescore_due):
+            for batch in scores.CATCH_UP:
                 while await self.db.run_background(batch) == scores.RESCORE_BATCH:
                     pass
         except Exception:  # noqa: BLE001 - logged; the next run catches up

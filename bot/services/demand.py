@@ -147,7 +147,7 @@ def totals_of(session: Session, team_id: str, request_ids: list[int],
               currencies: Currencies) -> dict[int, DemandTotals]:
     """Totals of several canonical requests (a page of the home tab, a card), as stored in
     `request_demand`; added up from the stakes for any not stored (yet)."""
-    from bot.services.scores import base_total, settle, stored_totals
+    from bot.services.scores import settle, stored_totals
 
     if not request_ids:
         return {}
@@ -156,9 +156,7 @@ def totals_of(session: Session, team_id: str, request_ids: list[int],
     for row in session.scalars(select(RequestDemand).where(
             RequestDemand.team_id == team_id, RequestDemand.request_id.in_(request_ids),
             RequestDemand.basis != "")):
-        found[row.request_id] = stored_totals(row)
-        found[row.request_id].revenue_base = base_total(found[row.request_id].revenue,
-                                                        currencies)
+        found[row.request_id] = stored_totals(row, currencies)
     if found:
         merged = (select(Request.duplicate_of_id, Request.id)
                   .where(Request.team_id == team_id, Request.duplicate_of_id.in_(list(found)),

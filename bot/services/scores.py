@@ -230,15 +230,16 @@ def next_recency_change(latest: datetime | None, now: datetime) -> datetime | No
     return min((at for at in changes if at > now), default=None)
 
 
-def stored_totals(row: RequestDemand) -> Any:
-    """The stored totals, revenue in the base currency left to the caller's rates."""
+def stored_totals(row: RequestDemand, currencies: Currencies) -> Any:
+    """The stored totals, the revenue in the base currency at the caller's rates."""
     from bot.services.demand import DemandTotals
 
+    revenue = [Money(int(minor), cur) for cur, minor in row.revenue]
     return DemandTotals(request_id=row.request_id, customers=row.customers,
                         stated_customers=row.stated_customers, blockers=row.blockers,
                         reps=row.reps, requests=row.requests, first_ask=row.first_ask,
-                        latest_ask=row.latest_ask,
-                        revenue=[Money(int(minor), cur) for cur, minor in row.revenue])
+                        latest_ask=row.latest_ask, revenue=revenue,
+                        revenue_base=base_total(revenue, currencies))
 
 
 def base_total(revenue: list[Money], currencies: Currencies) -> Money | None:
@@ -283,8 +284,17 @@ def rescore_all_due(run: Callable[[Callable[[Session], int]], int],
             return done
 
 
+def catch_up(run: Callable[[Callable[[Session], int]], int]) -> int:
+    """Every request scored and current, one batch per transaction (`run` runs one)."""
+    return sum(rescore_all_due(run, batch) for batch in CATCH_UP)
+
+
 def mark_other_basis_due(session: Session) -> int:
     """At start: rows scored with other weights or rates are due again (one scan)."""
     return session.execute(
         update(RequestDemand).where(RequestDemand.basis != scoring_of(session).basis)
         .values(rescore_at=NEVER)).rowcount
+
+
+CATCH_UP = (score_unscored, rescore_due)
+"""Rows written in bulk without a score first, then rows whose score is due."""
