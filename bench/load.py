@@ -301,8 +301,9 @@ class Phase:
     seconds: float
     latencies: list[float]
     statuses: Counter = field(default_factory=Counter)
-    cpu_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # the server and its worker, until both went quiet
     driver_cpu_seconds: float = 0.0
+    ack_cpu_seconds: float = 0.0  # the serving process alone (it acks)
 
     @property
     def rps(self) -> float:
@@ -335,6 +336,10 @@ class Phase:
         return self.cpu_seconds / self.count * 1000 if self.count else 0.0
 
     @property
+    def ack_cpu_ms_per_request(self) -> float:
+        return self.ack_cpu_seconds / self.count * 1000 if self.count else 0.0
+
+    @property
     def driver_busy(self) -> float:
         """The driver's share of its core during the phase (near 1.0: the driver limits)."""
         return self.driver_cpu_seconds / self.seconds if self.seconds else 0.0
@@ -346,6 +351,7 @@ class Phase:
                     self.latencies) * 1000, 2) if self.latencies else None,
                 "errors": self.errors, "slow": self.slow,
                 "cpu_ms_per_request": round(self.cpu_ms_per_request, 3),
+                "ack_cpu_ms_per_request": round(self.ack_cpu_ms_per_request, 3),
                 "driver_busy": round(self.driver_busy, 2)}
 
 
@@ -382,6 +388,7 @@ def run_phase(server: Server, label: str, traffic: Traffic, kind: str, count: in
               concurrency: int) -> Phase:
     url = f"{server.url}/slack/events"
     cpu_before = proc.settle(server.pid)
+    ack_cpu_before = proc.cpu_seconds(server.pid)
     driver_before = proc.cpu_seconds(os.getpid())
     seconds, latencies, statuses = asyncio.run(
         send_all(url, _builder(traffic, kind), count, concurrency)
@@ -389,7 +396,8 @@ def run_phase(server: Server, label: str, traffic: Traffic, kind: str, count: in
     driver_cpu = proc.cpu_seconds(os.getpid()) - driver_before
     cpu_after = proc.settle(server.pid)
     return Phase(label, kind, concurrency, count, seconds, latencies, statuses,
-                 cpu_after - cpu_before, driver_cpu)
+                 cpu_after - cpu_before, driver_cpu,
+                 proc.cpu_seconds(server.pid) - ack_cpu_before)
 
 
 def warm_up(server: Server, traffic: Traffic, kinds: tuple[str, ...], count: int = 40) -> None:

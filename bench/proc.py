@@ -1,7 +1,9 @@
 """What a process costs, read from /proc: CPU time and memory, without psutil.
 
 `cpu_seconds` is utime + stime (user and system CPU) of the process itself; `memory_kb`
-is its resident set now (VmRSS) and at its peak (VmHWM).
+is its resident set now (VmRSS) and at its peak (VmHWM). The `tree_` variants add up a
+process and its descendants: `requestbot serve` acks in one process and does the work
+after the acks in a worker process it starts (bot/worker.py), and both are the bot's cost.
 """
 
 from __future__ import annotations
@@ -18,6 +20,33 @@ def cpu_seconds(pid: int) -> float:
         fields = stat.read().rsplit(")", 1)[1].split()
     # after "pid (comm)": state is fields[0], so utime (14th) and stime (15th) are 11 and 12
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                kids = [int(k) for k in children.read().split()]
+        except FileNotFoundError:
+            continue
+        for kid in kids:
+            found += [kid, *descendants(kid)]
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    total = 0.0
+    for member in [pid, *descendants(pid)]:
+        try:
+            total += cpu_seconds(member)
+        except FileNotFoundError:
+            pass
+    return total
 
 
 @dataclass(frozen=True)
@@ -44,14 +73,21 @@ def memory(pid: int) -> Memory:
     return Memory(values.get("VmRSS", 0), values.get("VmHWM", 0))
 
 
+def tree_memory(pid: int) -> Memory:
+    """The process and its descendants together (each one's peak added: an upper bound)."""
+    members = [memory(member) for member in [pid, *descendants(pid)]]
+    return Memory(sum(m.rss_kb for m in members), sum(m.peak_kb for m in members))
+
+
 def settle(pid: int, quiet_seconds: float = 0.3, timeout: float = 20.0) -> float:
-    """Waits until the process stops using CPU (its work after the acks is done);
-    returns its CPU seconds then. Quiet: under 2% of a core over `quiet_seconds`."""
+    """Waits until the process and its children stop using CPU (the work after the acks
+    is done); returns their CPU seconds then. Quiet: under 2% of a core over
+    `quiet_seconds`."""
     deadline = time.monotonic() + timeout
-    last = cpu_seconds(pid)
+    last = tree_cpu_seconds(pid)
     while time.monotonic() < deadline:
         time.sleep(quiet_seconds)
-        now = cpu_seconds(pid)
+        now = tree_cpu_seconds(pid)
         if now - last <= 0.02 * quiet_seconds + 1 / CLOCK_TICKS:
             return now
         last = now

@@ -142,6 +142,7 @@ def run_load(results: Results, server_cpu: int | None, populated_only: bool = Fa
                                [c for c in concurrencies if c <= 8])
                     double.ask("delay 0.05")
                 results.memory[f"bot {dialect}"] = proc.memory(bot.pid)
+                results.memory[f"bot {dialect} + worker"] = proc.tree_memory(bot.pid)
                 stats = double.ask("stats")
                 if stats["violations"]:
                     results.notes.append(f"bot {dialect}: {stats['violations']} Web API calls "
@@ -270,7 +271,7 @@ def render(results: Results) -> str:
     add(f"requestbot benchmark ({plan.name}), {time.strftime('%Y-%m-%d %H:%M')}, "
         f"{os.cpu_count()} cores; servers on CPU 0, driver and Slack double on CPU 1")
     header = (f"{'kind':<8} {'c':>3} {'server':<22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'p50 x':>6} {'p99 x':>6} {'rps x':>6} {'cpu ms':>7} {'cpu x':>6} "
+              f"{'p50 x':>6} {'p99 x':>6} {'rps x':>6} {'ack cpu':>7} {'cpu ms':>7} {'cpu x':>6} "
               f"{'err':>4} {'>3s':>4} {'target':>7}")
     add("")
     add("1. Ack latency per kind (Slack double answers after 50 ms; x = bot / bare)")
@@ -289,6 +290,7 @@ def render(results: Results) -> str:
                 add(f"{kind:<8} {concurrency:>3} {phase.server:<22} {phase.rps:>8.1f} "
                     f"{phase.p50_ms:>8.2f} {phase.p99_ms:>8.2f} {fmt(ratio['p50'], 2):>6} "
                     f"{fmt(ratio['p99'], 2):>6} {fmt(ratio['rps'], 2):>6} "
+                    f"{phase.ack_cpu_ms_per_request:>7.2f} "
                     f"{phase.cpu_ms_per_request:>7.2f} {fmt(ratio['cpu'], 1):>6} "
                     f"{phase.errors:>4} {phase.slow:>4} {verdict(ok):>7}")
     add("")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.db import Database
+from bot.jobs import Jobs
 from bot.metrics import Metrics
 from bot.oauth import Installations
 from bot.services.deciders import DeciderDirectory
@@ -23,4 +24,5 @@ class Deps:
     metrics: Metrics
     now: Callable[[], datetime]
     deciders: DeciderDirectory
+    jobs: Jobs
     installations: Installations | None = None  # with OAuth: the workspaces' tokens

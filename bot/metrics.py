@@ -1,8 +1,19 @@
-"""Prometheus metrics, one registry per running app (so tests can build several)."""
+"""Prometheus metrics, one registry per running app (so tests can build several).
+
+Under `requestbot serve` the worker process (bot/worker.py) counts what it does in its
+own registry and leaves a snapshot in a file; the serving process's /metrics adds it to
+its own, so one scrape sees the whole bot.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
 
 
 class Metrics:
@@ -39,5 +50,49 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.worker_snapshot: Path | None = None  # the worker's counts, added when rendered
+
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if self.worker_snapshot is None:
+            return generate_latest(self.registry)
+        try:
+            theirs = self.worker_snapshot.read_text()
+        except FileNotFoundError:
+            theirs = ""
+        return generate_latest(_Added(self.registry, theirs))
+
+    def save(self, path: Path) -> None:
+        """A snapshot for the serving process to add (written whole, then moved in place)."""
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(generate_latest(self.registry))
+        os.replace(partial, path)
+
+
+class _Added:
+    """Two processes' metrics as one: the same series added up (both call the Web API).
+    The other's creation times are left out: the text format gives them as families of
+    their own, which would repeat this process's."""
+
+    def __init__(self, registry: CollectorRegistry, other_text: str) -> None:
+        self.registry = registry
+        self.other_text = other_text
+
+    def collect(self) -> Iterator[Metric]:
+        families = {family.name: family for family in self.registry.collect()}
+        for family in text_string_to_metric_families(self.other_text):
+            if family.name.endswith("_created"):
+                continue
+            mine = families.get(family.name)
+            if mine is None:
+                families[family.name] = family
+                continue
+            index = {(s.name, tuple(sorted(s.labels.items()))): i
+                     for i, s in enumerate(mine.samples)}
+            for sample in family.samples:
+                key = (sample.name, tuple(sorted(sample.labels.items())))
+                if key not in index:
+                    mine.samples.append(sample)
+                    continue
+                own = mine.samples[index[key]]
+                mine.samples[index[key]] = own._replace(value=own.value + sample.value)
+        yield from families.values()

@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.app import BotIdentity, build_bolt_app
 from bot.db import Database
 from bot.deps import Deps
+from bot.jobs import Jobs
 from bot.metrics import Metrics
 from bot.oauth import Installations, installation_store
 from bot.posts import outbox_hooks
@@ -29,6 +30,7 @@ from models import utcnow
 
 log = logging.getLogger(__name__)
 
+SQLITE_CLAIM = 10
 SCORE_INTERVAL_SECONDS = 300
 """Recency moves in days; scores due again are caught up every few minutes."""
 
@@ -42,7 +44,10 @@ class Runtime:
         run_schedule: bool = True,
         outbox_interval_seconds: float = 5.0,
         post_interval_seconds: float = PER_CONVERSATION_SECONDS,
+        handoff: Callable[[], None] | None = None,
     ) -> None:
+        """`handoff` wakes a worker process (bot/worker.py): jobs and owed posts are left
+        to it rather than done in this process after an ack."""
         self.settings = settings
         self.db = db or Database(settings.database_url)
         self.db.use_scoring(Scoring.from_settings(settings, now))
@@ -50,6 +55,7 @@ class Runtime:
         self.run_schedule = run_schedule
         self.outbox_interval_seconds = outbox_interval_seconds
         self.post_interval_seconds = post_interval_seconds  # Slack's pace per conversation
+        self.handoff = handoff
         self.web_api_timeout_seconds = 10.0
         self.metrics = Metrics()
         self._basis_checked = False
@@ -88,10 +94,15 @@ class Runtime:
             self.settings.slack_api_url, self._token_for_team, self.metrics, self.http_session,
             Pacer(self.post_interval_seconds),
         )
-        sender = OutboxSender(self.db, api, self.now, outbox_hooks(self.settings, self.now))
+        # a claim builds its posts (cards, App Homes) while it holds SQLite's one write
+        # lock, which an ack that stores something waits for: smaller claims there
+        sender = OutboxSender(self.db, api, self.now, outbox_hooks(self.settings, self.now),
+                              batch=SQLITE_CLAIM if self.db.dialect == "sqlite" else 100)
+        jobs = Jobs(self.db, self.now, sender.worker)
+        sender.handoff = jobs.handoff = self.handoff
         deciders = DeciderDirectory(self.settings.deciders, self._usergroup_members(api))
         self.deps = Deps(self.settings, self.db, api, sender, self.metrics, self.now, deciders,
-                         self.installations)
+                         jobs, self.installations)
         self.identity = BotIdentity(lambda: api.call(None, "auth.test"))
         if self.settings.slack_bot_token:
             await self.identity.get()
@@ -100,8 +111,8 @@ class Runtime:
         if self.run_schedule:
             self.scheduler = AsyncIOScheduler(timezone="UTC")
             self.scheduler.add_job(
-                self.deliver_outbox, "interval", seconds=self.outbox_interval_seconds,
-                id="outbox", max_instances=1, coalesce=True,
+                self.work_through, "interval", seconds=self.outbox_interval_seconds,
+                id="owed", max_instances=1, coalesce=True,
             )
             self.scheduler.add_job(
                 self.sweep_reminders, "interval", seconds=self.settings.sweep_interval_seconds,
@@ -131,6 +142,15 @@ class Runtime:
                     pass
         except Exception:  # noqa: BLE001 - logged; the next run catches up
             log.exception("rescoring failed")
+
+    async def work_through(self) -> None:
+        """What is owed: jobs due (again) and posts due (again)."""
+        assert self.deps is not None
+        try:
+            await self.deps.jobs.run_due()
+        except Exception:  # noqa: BLE001 - logged; the next run tries again
+            log.exception("running jobs failed")
+        await self.deliver_outbox()
 
     async def deliver_outbox(self) -> None:
         assert self.deps is not None

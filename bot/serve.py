@@ -12,22 +12,33 @@ from bot.reminders.sweep import sweep
 from bot.runtime import Runtime
 from bot.server import create_web_app
 from bot.settings import Settings
+from bot.worker import WorkerProcess
 
 log = logging.getLogger("requestbot")
 
 
 async def serve(settings: Settings, database: Database, host: str, port: int) -> None:
-    runtime = Runtime(settings, database)
+    """This process takes Slack's requests in and acks them; a worker process beside it
+    (bot/worker.py) does the work after the acks, the schedule included."""
+    worker = WorkerProcess(settings)
+    worker.start()
+    supervising = asyncio.create_task(worker.supervise())
+    runtime = Runtime(settings, database, run_schedule=False, handoff=worker.wake)
+    runtime.metrics.worker_snapshot = worker.metrics_snapshot
     web_app = create_web_app(runtime)
     config = uvicorn.Config(
         web_app, host=host, port=port, log_config=None, access_log=False, lifespan="on"
     )
     server = uvicorn.Server(config)
-    if not settings.socket_mode:
-        log.info("serving over HTTP", extra={"host": host, "port": port})
-        await server.serve()
-        return
-    await asyncio.gather(server.serve(), _socket_mode(runtime, server))
+    try:
+        if not settings.socket_mode:
+            log.info("serving over HTTP", extra={"host": host, "port": port})
+            await server.serve()
+        else:
+            await asyncio.gather(server.serve(), _socket_mode(runtime, server))
+    finally:
+        supervising.cancel()
+        await asyncio.to_thread(worker.close)
 
 
 async def _socket_mode(runtime: Runtime, server: uvicorn.Server) -> None:

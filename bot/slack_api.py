@@ -211,6 +211,7 @@ class OutboxSender:
         self.worker = worker or worker_id()
         self.batch = batch
         self.recorder = Recorder(db)
+        self.handoff: Callable[[], None] | None = None  # a worker process sends instead
         self._delivering_all: set[Drain[outbox.ClaimedCall]] = set()
 
     async def deliver(self, ids: list[int] | None = None, *,
@@ -225,6 +226,9 @@ class OutboxSender:
         is claimed in the database before it is sent, so none goes out twice.
         """
         report = DeliveryReport()
+        if self.handoff is not None and not wait_for_retries:
+            self.handoff()
+            return report
 
         async def claim() -> Batch[outbox.ClaimedCall]:
             calls, full = await self.db.run_background(lambda s: outbox.claim_due(

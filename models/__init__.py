@@ -5,6 +5,7 @@ from models.activity import Activity, SlackDelivery
 from models.base import Base, utcnow
 from models.decision import Decision, DecisionStatus
 from models.demand import RequestDemand
+from models.job import Job
 from models.outbox import OutboxMessage
 from models.reminder import DeliveryState, Reminder, ReminderKind
 from models.request import (
@@ -29,6 +30,7 @@ __all__ = [
     "DecisionStatus",
     "DeliveryState",
     "Importance",
+    "Job",
     "OutboxMessage",
     "Reminder",
     "ReminderKind",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy import select
 
@@ -18,17 +20,28 @@ from bot.forms import (
     read_metadata,
     read_request_form,
 )
+from bot.jobs import JobKind
 from bot.listeners.admin import DELETE_COMMAND, confirm_delete_request
 from bot.listeners.common import channel_of, open_view, team_of, user_of
 from bot.listeners.home import CUSTOMER_COMMAND, customer_answer
 from bot.posts import queue_new_request, queue_similar
+from bot.services import jobs
+from bot.services.jobs import ClaimedJob
 from bot.services.reminders import ReminderPolicy, schedule_new_request
-from bot.services.requests import Origin, file_request, first_delivery, get_request
+from bot.services.requests import (
+    Origin,
+    RequestDraft,
+    file_request,
+    first_delivery,
+    get_request,
+)
 from bot.services.similar import find_similar, matcher_for
 from bot.slack_ids import Callback, Command
 from models import OutboxMessage, Request, RequestSource
 
 log = logging.getLogger(__name__)
+
+DRAFT = TypeAdapter(RequestDraft)
 
 HELP = (
     "*File a feature request:* `/request` opens a form; `/request Bulk CSV export for Acme, "
@@ -79,6 +92,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     @app.view(Callback.REQUEST_MODAL)
     async def submit_request(ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Taken in before the ack (so a failure leaves the rep's input in the modal),
+        filed after it (`file_submitted_request`)."""
         draft, errors = read_request_form(view)
         context = read_metadata(RequestModalContext, view)
         if errors or draft is None:
@@ -88,23 +103,30 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="errors",
                       errors={"title": "This form is out of date: close it and start again."})
             return
-        team, user = team_of(body), user_of(body)
+        job = await deps.jobs.submit(team_of(body), JobKind.FILE_REQUEST, {
+            "user": user_of(body), "delivery": f"view:{view['id']}", "at": deps.now().isoformat(),
+            "draft": DRAFT.dump_python(draft, mode="json"), "context": context.model_dump(mode="json"),
+        })
+        await ack()
+        await deps.jobs.start(job)
+
+    async def file_submitted_request(job: ClaimedJob) -> None:
+        """A submitted request modal, filed once (a submission Slack sends twice is one
+        delivery), then its card, questions and similar requests go to Slack."""
+        taken = job.payload
+        draft = DRAFT.validate_python(taken["draft"])
+        origin = RequestModalContext.model_validate(taken["context"]).origin()
+        at = datetime.fromisoformat(taken["at"])
 
         def store(session) -> list[int]:
-            if not first_delivery(session, team, f"view:{view['id']}", deps.now()):
-                return []  # the same submission again: stored once
-            filed = file_request(session, team_id=team, user_id=user, draft=draft,
-                                 origin=context.origin(), now=deps.now(), matcher=matcher)
-            if not filed.created:
-                return []
-            request = get_request(session, team, filed.request_id)
-            schedule_new_request(session, request, ReminderPolicy.from_settings(deps.settings),
-                                 deps.now())
-            return queue_new_request(session, request, deps.now(), deps.settings.deciders)
+            jobs.finish(session, job)
+            return file_new_request(session, deps, job.team_id, taken["user"], draft, origin,
+                                    taken["delivery"], at, matcher)
 
         outbox_ids = await deps.db.run(store)
-        await ack()
         await deps.sender.deliver(outbox_ids + await offer_similar(deps, matcher, outbox_ids))
+
+    deps.jobs.handle(JobKind.FILE_REQUEST, file_submitted_request)
 
     if deps.settings.capture_emoji:
         register_reaction_capture(app, deps, deps.settings.capture_emoji)
@@ -126,26 +148,44 @@ def register_reaction_capture(app: AsyncApp, deps: Deps, emoji: str) -> None:
         channel, ts = item.get("channel"), item.get("ts")
         if not (team and user and channel and ts):
             return
-        message = await _fetch_message(deps, team, channel, ts)
+        job = await deps.jobs.submit(team, JobKind.FILE_REACTED_MESSAGE, {
+            "user": user, "channel": channel, "ts": ts, "at": deps.now().isoformat(),
+            "delivery": f"event:{body.get('event_id')}",
+        })
+        await deps.jobs.start(job)
+
+    async def file_reacted_message_later(job: ClaimedJob) -> None:
+        taken = job.payload
+        message = await _fetch_message(deps, job.team_id, taken["channel"], taken["ts"])
         draft = draft_from_text((message or {}).get("text") or "")
-        origin = Origin(source=RequestSource.REACTION, channel_id=channel, message_ts=ts,
-                        thread_ts=(message or {}).get("thread_ts"))
+        origin = Origin(source=RequestSource.REACTION, channel_id=taken["channel"],
+                        message_ts=taken["ts"], thread_ts=(message or {}).get("thread_ts"))
 
         def store(session) -> list[int]:
-            if not first_delivery(session, team, f"event:{body.get('event_id')}", deps.now()):
-                return []
-            filed = file_request(session, team_id=team, user_id=user, draft=draft,
-                                 origin=origin, now=deps.now(), matcher=matcher)
-            if not filed.created:
-                return []
-            request = get_request(session, team, filed.request_id)
-            schedule_new_request(session, request, ReminderPolicy.from_settings(deps.settings),
-                                 deps.now())
-            return queue_new_request(session, request, deps.now(), deps.settings.deciders)
+            jobs.finish(session, job)
+            return file_new_request(session, deps, job.team_id, taken["user"], draft, origin,
+                                    taken["delivery"], datetime.fromisoformat(taken["at"]),
+                                    matcher)
 
         outbox_ids = await deps.db.run(store)
         await deps.sender.deliver(outbox_ids + await offer_similar(deps, matcher, outbox_ids))
 
+    deps.jobs.handle(JobKind.FILE_REACTED_MESSAGE, file_reacted_message_later)
+
+
+def file_new_request(session, deps: Deps, team: str, user: str, draft: RequestDraft,
+                     origin: Origin, delivery: str, at: datetime, matcher) -> list[int]:
+    """Files a request once per Slack delivery, with its reminders and its posts (card,
+    questions, App Homes); the posts' outbox ids."""
+    if not first_delivery(session, team, delivery, at):
+        return []  # the same submission or event again: stored once
+    filed = file_request(session, team_id=team, user_id=user, draft=draft, origin=origin,
+                         now=at, matcher=matcher)
+    if not filed.created:
+        return []
+    request = get_request(session, team, filed.request_id)
+    schedule_new_request(session, request, ReminderPolicy.from_settings(deps.settings), at)
+    return queue_new_request(session, request, at, deps.settings.deciders)
 
 
 async def offer_similar(deps: Deps, matcher, outbox_ids: list[int]) -> list[int]:

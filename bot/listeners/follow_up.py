@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -20,12 +20,22 @@ from bot.forms import (
     read_metadata,
     read_request_form,
 )
-from bot.listeners.common import open_view, request_id_of, team_of, tell_user, user_of
+from bot.jobs import JobKind
+from bot.listeners.common import (
+    channel_of,
+    open_view,
+    request_id_of,
+    team_of,
+    tell_user,
+    user_of,
+)
 from bot.mrkdwn import user as mention
 from bot.parsing.reply import parse_thread_reply
 from bot.posts import queue_card_update, queue_thread_reply
+from bot.services import jobs
 from bot.services.decisions import tell_decider_info_arrived
 from bot.services.facts import request_facts
+from bot.services.jobs import ClaimedJob
 from bot.services.reminders import ReminderPolicy, note_new_demand
 from bot.services.requests import (
     Answers,
@@ -38,7 +48,7 @@ from bot.services.requests import (
     record_answers,
 )
 from bot.slack_ids import Action, Callback
-from models import Request, RequestSource
+from models import Blocker, Request, RequestSource
 
 
 def store_answers(
@@ -79,22 +89,32 @@ def register(app: AsyncApp, deps: Deps) -> None:
         text = event.get("text") or ""
         if context.bot_user_id and f"<@{context.bot_user_id}>" in text:
             return  # a mention is a decision in words, read by the decisions listener
-        parsed = parse_thread_reply(text, today=deps.now().date())
-        answers = answers_from_reply(parsed)
-        if answers.is_empty():
+        today = deps.now().date()
+        if answers_from_reply(parse_thread_reply(text, today=today)).is_empty():
             return  # people talk in threads; only facts are recorded
-        team, channel, user = team_of(body), event.get("channel", ""), event["user"]
+        job = await deps.jobs.submit(team_of(body), JobKind.READ_THREAD_REPLY, {
+            "user": event["user"], "channel": event.get("channel", ""), "thread_ts": thread_ts,
+            "text": text, "today": today.isoformat(), "at": deps.now().isoformat(),
+            "delivery": f"event:{body.get('event_id')}",
+        })
+        await deps.jobs.start(job)
+
+    async def store_thread_reply(job: ClaimedJob) -> None:
+        taken = job.payload
+        parsed = parse_thread_reply(taken["text"], today=date.fromisoformat(taken["today"]))
+        at = datetime.fromisoformat(taken["at"])
 
         def store(session: Session) -> list[int]:
-            request = find_by_thread(session, team, channel, thread_ts)
-            if request is None:
+            jobs.finish(session, job)
+            request = find_by_thread(session, job.team_id, taken["channel"], taken["thread_ts"])
+            if request is None or not first_delivery(session, job.team_id, taken["delivery"], at):
                 return []
-            if not first_delivery(session, team, f"event:{body.get('event_id')}", deps.now()):
-                return []
-            return store_answers(session, request, answers, user, deps.now(),
+            return store_answers(session, request, answers_from_reply(parsed), taken["user"], at,
                                  parsed.converted_from_mrr, policy)
 
         await deps.sender.deliver(await deps.db.run(store))
+
+    deps.jobs.handle(JobKind.READ_THREAD_REPLY, store_thread_reply)
 
     @app.action(Action.ANSWER_FOLLOW_UP)
     async def open_answers_modal(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -107,23 +127,42 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     @app.action(re.compile(f"^{Action.BLOCKER_ANSWER}_"))
     async def answer_blocker(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        """A button has no inline error to give, so it is acknowledged first; the answer is
-        then stored, and the thread's receipt and the card show it was."""
-        await ack()
+        """Taken in before the ack, stored after it (`store_blocker_answer`); the thread's
+        receipt and the card show it was."""
         request_id, _, blocker = str(action.get("value", "")).partition(":")
-        team, user = team_of(body), user_of(body)
-        answers = Answers(demand=Demand(blocker=blocker))
-
-        def store(session: Session) -> list[int]:
-            request = get_request(session, team, int(request_id))
-            return store_answers(session, request, answers, user, deps.now(), policy=policy)
-
-        try:
-            ids = await deps.db.run(store)
-        except (RequestNotFound, ValueError):
+        if not request_id.isdigit() or blocker not in set(Blocker):
+            await ack()
             await tell_user(deps, body, "That request no longer exists.")
             return
+        job = await deps.jobs.submit(team_of(body), JobKind.STORE_BLOCKER_ANSWER, {
+            "user": user_of(body), "channel": channel_of(body), "request_id": int(request_id),
+            "blocker": blocker, "at": deps.now().isoformat(),
+        })
+        await ack()
+        await deps.jobs.start(job)
+
+    async def store_blocker_answer(job: ClaimedJob) -> None:
+        taken = job.payload
+        answers = Answers(demand=Demand(blocker=taken["blocker"]))
+
+        def store(session: Session) -> list[int] | None:
+            jobs.finish(session, job)
+            try:
+                request = get_request(session, job.team_id, taken["request_id"])
+            except RequestNotFound:
+                return None  # deleted since the question was asked
+            return store_answers(session, request, answers, taken["user"],
+                                 datetime.fromisoformat(taken["at"]), policy=policy)
+
+        ids = await deps.db.run(store)
+        if ids is None:
+            where = {"team": {"id": job.team_id}, "user": {"id": taken["user"]},
+                     "channel": {"id": taken["channel"]}}
+            await tell_user(deps, where, "That request no longer exists.")
+            return
         await deps.sender.deliver(ids)
+
+    deps.jobs.handle(JobKind.STORE_BLOCKER_ANSWER, store_blocker_answer)
 
     @app.view(Callback.FOLLOW_UP_MODAL)
     async def submit_answers(ack, body: dict[str, Any], view: dict[str, Any]) -> None:

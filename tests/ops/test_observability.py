@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import httpx
 import pytest
 
 from tests.flows.helpers import opened_view, state_for
-from tests.harness import BOT_TOKEN, CHANNEL, REP, SIGNING_SECRET, TEAM_ID
+from tests.harness import BOT_TOKEN, CHANNEL, REP, SIGNING_SECRET, TEAM_ID, wait_until
 
 SECRETS = (BOT_TOKEN, SIGNING_SECRET, "xoxb-1234")
 
@@ -23,16 +22,6 @@ def settings_overrides():
 def log_lines(served_bot) -> list[dict]:
     lines = [line for line in served_bot.log().splitlines() if line.strip()]
     return [json.loads(line) for line in lines]  # every line is one JSON object
-
-
-def wait_until(check, timeout: float = 15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def test_every_slack_request_is_one_json_log_line_without_secrets_and_counted(served_bot, slack):
@@ -63,7 +52,13 @@ def test_every_slack_request_is_one_json_log_line_without_secrets_and_counted(se
     for secret in SECRETS:
         assert secret not in everything
 
-    metrics = httpx.get(f"{served_bot.url}/metrics").text
+    def worker_counts():  # the worker process's counts arrive in a snapshot
+        text = httpx.get(f"{served_bot.url}/metrics").text
+        wanted = ('method="chat.postMessage",outcome="ratelimited"',
+                  'method="chat.postMessage",outcome="ok"')
+        return text if all(series in text for series in wanted) else None
+
+    metrics = wait_until(worker_counts)
     assert 'requestbot_slack_requests_total{kind="command",outcome="ok"} 1.0' in metrics
     assert 'requestbot_slack_requests_total{kind="view_submission",outcome="ok"} 1.0' in metrics
     assert 'requestbot_slack_requests_total{kind="event:message",outcome="401"} 1.0' in metrics

@@ -1,0 +1,105 @@
+"""Work done after an ack: a listener stores a job in its short pre-ack transaction, acks,
+and starts it. Under `requestbot serve` the job runs in the worker process (bot/worker.py),
+which the operating system schedules below the one that acks, so heavy work never delays
+an ack; elsewhere (tests, one-off commands) it runs in this process, right after the ack.
+Either way the job's row goes in the same transaction as its work, so it is done once,
+and a job that failed is tried again with backoff until it goes through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.db import Database
+from bot.services import jobs
+from bot.services.jobs import ClaimedJob, JobTaken
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[ClaimedJob], Awaitable[None]]
+
+CONCURRENT_JOBS = 8
+
+
+class JobKind(StrEnum):
+    FILE_REQUEST = "file_request"  # a submitted request modal
+    FILE_REACTED_MESSAGE = "file_reacted_message"  # the capture emoji on a message
+    STORE_BLOCKER_ANSWER = "store_blocker_answer"  # a follow-up question's button
+    READ_THREAD_REPLY = "read_thread_reply"  # a rep's facts in a request's thread
+
+
+class Jobs:
+    def __init__(self, db: Database, now: Callable[[], datetime], worker: str,
+                 concurrency: int = CONCURRENT_JOBS) -> None:
+        self.db = db
+        self.now = now
+        self.worker = worker
+        self.concurrency = concurrency
+        self.handoff: Callable[[], None] | None = None  # wakes the worker process, if any
+        self._handlers: dict[str, Handler] = {}
+        self._running: asyncio.Task[int] | None = None
+        self._again = False
+
+    def handle(self, kind: str, handler: Handler) -> None:
+        self._handlers[kind] = handler
+
+    async def submit(self, team_id: str, kind: str, payload: dict[str, Any]) -> int:
+        """Before the ack: the job stored in one short transaction (raises if it was not,
+        so the listener can answer with an error and the user's input stays)."""
+        if kind not in self._handlers:
+            raise ValueError(f"no handler for job {kind!r}")
+        return await self.db.run(
+            lambda s: jobs.add(s, team_id=team_id, kind=kind, payload=payload, now=self.now()))
+
+    async def start(self, job_id: int) -> None:
+        """After the ack: the worker is told, or the job runs here and now."""
+        if self.handoff is not None:
+            self.handoff()
+            return
+        await self._run_claimed([job_id])
+
+    async def run_due(self) -> int:
+        """Runs due jobs until none is left; the number run. A call while a run is going
+        makes that run look again rather than start a second one."""
+        if self._running is not None and not self._running.done():
+            self._again = True
+            return 0
+        self._running = asyncio.create_task(self._run_until_none())
+        return await self._running
+
+    async def _run_until_none(self) -> int:
+        done = 0
+        while True:
+            self._again = False
+            ran = await self._run_claimed(None)
+            done += ran
+            if ran < self.concurrency and not self._again:
+                return done
+
+    async def _run_claimed(self, ids: Iterable[int] | None) -> int:
+        claimed = await self.db.run_background(lambda s: jobs.claim(
+            s, worker=self.worker, now=self.now(), ids=ids, limit=self.concurrency))
+        await asyncio.gather(*(self._run(job) for job in claimed))
+        return len(claimed)
+
+    async def _run(self, job: ClaimedJob) -> None:
+        handler = self._handlers.get(job.kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job {job.kind!r}")
+            await handler(job)
+        except JobTaken:
+            log.info("job done by another worker", extra={"job": job.id})
+        except Exception as error:  # noqa: BLE001 - the job is tried again later
+            log.exception("job failed; it will be tried again",
+                          extra={"job": job.id, "kind": job.kind, "attempts": job.attempts})
+            reason = f"{type(error).__name__}: {error}"
+            try:
+                await self.db.run_background(lambda s: jobs.fail(s, job, reason, self.now()))
+            except Exception:  # noqa: BLE001 - its claim expires; the next worker retries
+                log.exception("could not put the job back", extra={"job": job.id})

@@ -1,0 +1,165 @@
+"""The worker process `requestbot serve` runs beside the one that acks.
+
+Slack wants every request acknowledged within 3 s, and a user sees the ack's speed; the
+work after it (filing a request, building cards and App Homes, similar-request lookups,
+sending at Slack's pace, reminders, rescoring) is much heavier. In one Python process the
+two share one interpreter lock, so heavy work after one ack delays the next. So the
+serving process only takes requests in (a job row or an outbox row, in one short
+transaction), acks and wakes this process; this one does the rest at a lower CPU
+priority (`nice`), so the kernel gives the serving process the CPU whenever it has an ack
+to send. Both are stateless over the database: replicas each run a pair.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import shutil
+import tempfile
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from bot.settings import Settings
+
+log = logging.getLogger("requestbot")
+
+WORKER_NICE = 10
+"""Above 0 (the serving process), so it yields the CPU to acks, yet gets a share of a
+busy core: at 10 about a tenth, where 19 would starve posts during a long burst."""
+POLL_SECONDS = 0.5  # a retry due, a job another replica's worker dropped, a metrics snapshot
+RESTART_PAUSE_SECONDS = 1.0
+
+
+class WorkerProcess:
+    """The serving process's handle on its worker: starts it, wakes it, restarts it when
+    it died, stops it with the server."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._context = multiprocessing.get_context("spawn")
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._wake_fd: int | None = None
+        self._writer: Connection | None = None
+        self.metrics_snapshot = Path(tempfile.mkdtemp(prefix="requestbot-")) / "worker.prom"
+
+    def start(self) -> None:
+        reader, writer = self._context.Pipe(duplex=False)
+        self._process = self._context.Process(
+            target=main, args=(self.settings, reader, self.metrics_snapshot),
+            name="requestbot-worker", daemon=True)
+        self._process.start()
+        reader.close()
+        self._writer = writer
+        self._wake_fd = writer.fileno()
+        os.set_blocking(self._wake_fd, False)
+
+    def wake(self) -> None:
+        """Something is owed: never blocks (a full pipe means the worker has wakes waiting)."""
+        if self._wake_fd is None:
+            return
+        try:
+            os.write(self._wake_fd, b"!")
+        except (BlockingIOError, BrokenPipeError):
+            pass
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    async def supervise(self, interval: float = 2.0) -> None:
+        """Restarts the worker when it died (its claims expire; the new one takes them)."""
+        while True:
+            await asyncio.sleep(interval)
+            if not self.alive():
+                code = self._process.exitcode if self._process is not None else None
+                log.error("the worker process stopped; starting it again",
+                          extra={"exit_code": code})
+                self.stop()
+                await asyncio.sleep(RESTART_PAUSE_SECONDS)
+                self.start()
+                self.wake()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Closing the pipe tells the worker to finish what it is sending and exit."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer, self._wake_fd = None, None
+        if self._process is not None:
+            self._process.join(timeout)
+            if self._process.is_alive():
+                self._process.terminate()
+                self._process.join(2)
+            self._process = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.metrics_snapshot.parent, ignore_errors=True)
+
+
+def main(settings: Settings, wake: Connection, metrics_snapshot: Path) -> None:
+    from bot.logs import configure_logging
+
+    os.nice(WORKER_NICE)
+    configure_logging(settings.log_format)
+    asyncio.run(work(settings, wake, metrics_snapshot))
+
+
+async def work(settings: Settings, wake: Connection, metrics_snapshot: Path) -> None:
+    """Runs owed work whenever woken (and every POLL_SECONDS), until the serving process
+    closes the pipe or dies."""
+    from bot.db import Database
+    from bot.runtime import Runtime
+
+    runtime = Runtime(settings, Database(settings.database_url))
+    await runtime.start()
+    assert runtime.deps is not None
+    deps = runtime.deps
+    loop = asyncio.get_running_loop()
+    woken, parent_gone = asyncio.Event(), asyncio.Event()
+    fd = wake.fileno()
+    os.set_blocking(fd, False)
+
+    def read_wakes() -> None:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        if not data:  # the serving process closed the pipe or died
+            loop.remove_reader(fd)
+            parent_gone.set()
+        woken.set()
+
+    loop.add_reader(fd, read_wakes)
+    running: set[asyncio.Task[object]] = set()
+
+    def launch(coroutine) -> None:
+        task = asyncio.create_task(_logged(coroutine))
+        running.add(task)
+        task.add_done_callback(running.discard)
+
+    log.info("worker started", extra={"pid": os.getpid()})
+    try:
+        while not parent_gone.is_set():
+            try:
+                await asyncio.wait_for(woken.wait(), timeout=POLL_SECONDS)
+            except TimeoutError:
+                pass
+            woken.clear()
+            runtime.metrics.save(metrics_snapshot)
+            launch(deps.jobs.run_due())
+            delivery = deps.sender.deliver_soon()
+            if delivery is not None:
+                launch(delivery)
+        if running:
+            await asyncio.wait(running, timeout=30)
+        runtime.metrics.save(metrics_snapshot)
+    finally:
+        await runtime.stop()
+
+
+async def _logged(work) -> None:
+    try:
+        await work
+    except Exception:  # noqa: BLE001 - logged; the next wake or poll tries again
+        log.exception("owed work failed in the worker")

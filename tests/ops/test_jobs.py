@@ -1,0 +1,149 @@
+"""Work after the ack: taken in as a job before it, done once after it, tried again when it
+fails; under `requestbot serve`, in a worker process at a lower CPU priority."""
+
+from __future__ import annotations
+
+import os
+import signal
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+import bot.listeners.capture as capture
+from bot.metrics import Metrics
+from bot.services import jobs
+from bot.services.jobs import CLAIM_TTL, JobTaken
+from bot.worker import WORKER_NICE
+from models import Job
+from tests.flows.helpers import opened_view, posted, requests_in, state_for
+from tests.harness import CHANNEL, REP, TEAM_ID, wait_until
+
+
+def job_rows(db) -> list[Job]:
+    with db.sessions() as session:
+        return list(session.scalars(select(Job).order_by(Job.id)))
+
+
+def submit_request(bot, slack, title: str):
+    bot.command("", REP, CHANNEL)
+    view = opened_view(slack)
+    return bot.submit_view(view["callback_id"], state_for(view, {"title": title}), REP,
+                           private_metadata=view["private_metadata"], view=view)
+
+
+def test_a_submission_whose_filing_fails_is_kept_and_filed_once_on_a_later_try(
+    bot, slack, db, clock, monkeypatch
+):
+    file_new_request = capture.file_new_request
+    monkeypatch.setattr(capture, "file_new_request", _fails_once(file_new_request))
+    response = submit_request(bot, slack, "Bulk CSV export")
+    assert response.status_code == 200 and response.content == b""  # acked: the modal closes
+    bot.wait_idle()
+    assert requests_in(db) == []
+    [job] = job_rows(db)  # nothing lost: the submission waits for its next try
+    assert job.attempts == 1 and "database hiccup" in job.last_error
+    assert job.claimed_by is None and job.due_at > clock.now()
+
+    assert bot.run(bot.deps.jobs.run_due()) == 0  # not due yet
+    clock.advance(seconds=10)
+    assert bot.run(bot.deps.jobs.run_due()) == 1
+    bot.run(bot.deps.jobs.run_due())
+    bot.wait_idle()
+    [request] = requests_in(db)
+    assert request.title == "Bulk CSV export" and request.requested_by == REP
+    assert job_rows(db) == []
+    assert len(posted(slack, channel=CHANNEL)) >= 1  # the card went out once filed
+
+
+def _fails_once(real):
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("database hiccup")
+        return real(*args, **kwargs)
+
+    return flaky
+
+
+def test_a_job_another_worker_took_over_is_not_done_twice(db, clock):
+    now = clock.now()
+    job_id = db.transaction(lambda s: jobs.add(s, team_id=TEAM_ID, kind="file_request",
+                                               payload={"n": 1}, now=now))
+    [first] = db.transaction(lambda s: jobs.claim(s, worker="a", now=now))
+    assert db.transaction(lambda s: jobs.claim(s, worker="b", now=now)) == []  # claimed
+    later = now + CLAIM_TTL + timedelta(seconds=1)  # worker a died, or is very slow
+    [second] = db.transaction(lambda s: jobs.claim(s, worker="b", now=later))
+    assert (first.id, second.id) == (job_id, job_id) and second.attempts == 2
+    db.transaction(lambda s: jobs.finish(s, second))
+    with pytest.raises(JobTaken):
+        db.transaction(lambda s: jobs.finish(s, first))  # its work rolls back
+    assert job_rows(db) == []
+
+
+def test_a_failed_job_waits_longer_after_each_try(db, clock):
+    now = clock.now()
+    db.transaction(lambda s: jobs.add(s, team_id=TEAM_ID, kind="k", payload={}, now=now))
+    waits = []
+    for _ in range(3):
+        [job] = db.transaction(lambda s, now=now: jobs.claim(s, worker="a", now=now))
+        db.transaction(lambda s, job=job, now=now: jobs.fail(s, job, "boom", now))
+        [row] = job_rows(db)
+        waits.append(row.due_at - now)
+        now = row.due_at
+    assert waits == [timedelta(seconds=5), timedelta(seconds=10), timedelta(seconds=20)]
+
+
+def test_the_worker_counts_add_to_the_served_metrics(tmp_path):
+    serving, worker = Metrics(), Metrics()
+    serving.web_api_calls.labels(method="views.open", outcome="ok").inc()
+    worker.web_api_calls.labels(method="chat.postMessage", outcome="ok").inc(3)
+    worker.web_api_calls.labels(method="views.open", outcome="ok").inc()
+    serving.worker_snapshot = tmp_path / "worker.prom"
+    assert b"chat.postMessage" not in serving.render()  # no snapshot yet
+    worker.save(serving.worker_snapshot)
+    text = serving.render().decode()
+    assert 'requestbot_web_api_calls_total{method="views.open",outcome="ok"} 2.0' in text
+    assert 'requestbot_web_api_calls_total{method="chat.postMessage",outcome="ok"} 3.0' in text
+    assert text.count("# HELP requestbot_web_api_calls_total") == 1
+
+
+def worker_pids(served_bot) -> list[int]:
+    pid = served_bot.process.pid
+    kids = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as children:
+            kids += [int(k) for k in children.read().split()]
+    return [k for k in kids if "spawn_main" in _cmdline(k)]  # not its resource tracker
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return ""
+
+
+def test_served_submissions_are_filed_by_a_lower_priority_worker_that_is_restarted(
+    served_bot, slack, db
+):
+    [worker] = wait_until(lambda: worker_pids(served_bot))
+    wait_until(lambda: os.getpriority(os.PRIO_PROCESS, worker) == WORKER_NICE)  # once started
+    assert os.getpriority(os.PRIO_PROCESS, served_bot.process.pid) < WORKER_NICE
+    response = submit_request(served_bot, slack, "Bulk CSV export")
+    assert response.status_code == 200 and response.content == b""
+    wait_until(lambda: posted(slack, channel=CHANNEL))
+    assert [r.title for r in requests_in(db)] == ["Bulk CSV export"]
+    assert wait_until(lambda: job_rows(db) == [])
+
+    os.kill(worker, signal.SIGKILL)  # the worker dies; the serving process starts another
+    [restarted] = wait_until(lambda: [p for p in worker_pids(served_bot) if p != worker])
+    wait_until(lambda: os.getpriority(os.PRIO_PROCESS, restarted) == WORKER_NICE)
+    slack.reset()
+    submit_request(served_bot, slack, "SSO with Okta")
+    wait_until(lambda: posted(slack, channel=CHANNEL))
+    assert sorted(r.title for r in requests_in(db)) == ["Bulk CSV export", "SSO with Okta"]
+    assert "the worker process stopped" in served_bot.log()
