@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,6 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import migrations
 from bot.services.scores import Scoring, keep_current
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 BACKGROUND_THREADS = 4
@@ -72,6 +78,11 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+SLOW_TRANSACTION_SECONDS = 0.1
+"""A write transaction held longer makes acks that store something wait (on SQLite, all
+of them): logged, so it can be found."""
+
+
 class Database:
     """The engine and session factory one process shares."""
 
@@ -83,6 +94,11 @@ class Database:
         self.use_scoring(scoring or Scoring())
         self.read_sessions = make_session_factory(self.engine.execution_options(read_only=True))
         self._background_pool: ThreadPoolExecutor | None = None
+        # SQLite has one writer. Threads that wait for it in SQLite's busy handler sleep
+        # (1, 2, 5 … 25 ms, then 50 and 100) and miss the moment it is free; here they
+        # queue for it, so a process's writes follow each other at once and another
+        # process (the serving one, the worker) competes with one of them at a time
+        self._one_writer = threading.Lock() if self.dialect == "sqlite" else nullcontext()
 
     def use_scoring(self, scoring: Scoring) -> None:
         """The weights, rates and clock the stored priority scores are computed with."""
@@ -93,8 +109,17 @@ class Database:
         return self.engine.dialect.name
 
     def transaction(self, work: Callable[[Session], T]) -> T:
-        with self.sessions.begin() as session:
-            return work(session)
+        with self._one_writer:
+            started = time.perf_counter()
+            try:
+                with self.sessions.begin() as session:
+                    return work(session)
+            finally:
+                held = time.perf_counter() - started
+                if held > SLOW_TRANSACTION_SECONDS:
+                    log.warning("slow transaction", extra={
+                        "work": getattr(work, "__qualname__", repr(work)),
+                        "ms": round(held * 1000, 1)})
 
     def read(self, work: Callable[[Session], T]) -> T:
         with self.read_sessions() as session:

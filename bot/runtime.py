@@ -30,7 +30,6 @@ from models import utcnow
 
 log = logging.getLogger(__name__)
 
-SQLITE_CLAIM = 10
 SCORE_INTERVAL_SECONDS = 300
 """Recency moves in days; scores due again are caught up every few minutes."""
 
@@ -94,10 +93,7 @@ class Runtime:
             self.settings.slack_api_url, self._token_for_team, self.metrics, self.http_session,
             Pacer(self.post_interval_seconds),
         )
-        # a claim builds its posts (cards, App Homes) while it holds SQLite's one write
-        # lock, which an ack that stores something waits for: smaller claims there
-        sender = OutboxSender(self.db, api, self.now, outbox_hooks(self.settings, self.now),
-                              batch=SQLITE_CLAIM if self.db.dialect == "sqlite" else 100)
+        sender = OutboxSender(self.db, api, self.now, outbox_hooks(self.settings, self.now))
         jobs = Jobs(self.db, self.now, sender.worker)
         sender.handoff = jobs.handoff = self.handoff
         deciders = DeciderDirectory(self.settings.deciders, self._usergroup_members(api))

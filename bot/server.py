@@ -3,45 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
 from contextlib import asynccontextmanager
-from urllib.parse import parse_qs
 
+from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.db import schema_is_current
-from bot.intake import malformed, signed
+from bot.intake import kind_of, shape_problem, signed, unreadable
 from bot.runtime import Runtime
 
 log = logging.getLogger("requestbot.requests")
 
 MAX_BODY_BYTES = 1_000_000  # Slack's largest payloads (full views) are far smaller
-
-
-def request_kind(body: bytes, content_type: str) -> tuple[str, str | None]:
-    """A cheap look at a Slack request: its kind and workspace, for logs and metrics."""
-    try:
-        if "application/json" in content_type:
-            data = json.loads(body)
-            if data.get("type") == "event_callback":
-                return f"event:{data.get('event', {}).get('type', '?')}", data.get("team_id")
-            return str(data.get("type", "unknown")), data.get("team_id")
-        form = parse_qs(body.decode(), max_num_fields=100)
-        if "payload" in form:
-            payload = json.loads(form["payload"][0])
-            team = (payload.get("team") or {}).get("id")
-            return str(payload.get("type", "unknown")), team
-        if "command" in form:
-            return "command", form.get("team_id", [None])[0]
-    except (ValueError, AttributeError, UnicodeDecodeError):
-        pass
-    return "unknown", None
 
 
 def create_web_app(runtime: Runtime) -> Starlette:
@@ -62,17 +41,23 @@ def create_web_app(runtime: Runtime) -> Starlette:
         if len(body) > MAX_BODY_BYTES:
             return _finish(runtime, "oversized", None, started, Response(status_code=413))
         content_type = request.headers.get("content-type", "")
-        kind, team = request_kind(body, content_type)
-        problem = malformed(body, content_type)
+        bolt_request, problem = None, unreadable(body, content_type)
+        if problem is None:
+            try:  # Bolt parses the body once; the checks below read what it parsed
+                bolt_request = to_async_bolt_request(request, body)
+                problem = shape_problem(bolt_request.body)
+            except Exception:  # noqa: BLE001 - a shape Bolt cannot read
+                problem = "Bolt cannot read it"
+        kind, team = kind_of(bolt_request.body) if bolt_request and not problem else ("?", None)
         if problem is not None:
             status = 400 if signed(runtime.settings.slack_signing_secret, body,
                                    request.headers) else 401
             log.warning("malformed slack request", extra={"problem": problem, "status": status})
             return _finish(runtime, "malformed", team, started, Response(status_code=status))
-        assert runtime.handler is not None
+        assert runtime.bolt is not None and bolt_request is not None
         try:
-            response = await runtime.handler.handle(request)
-        except Exception:  # noqa: BLE001 - a shape Bolt could not read: logged, answered 400
+            response = to_starlette_response(await runtime.bolt.async_dispatch(bolt_request))
+        except Exception:  # noqa: BLE001 - a shape Bolt could not handle: logged, answered 400
             ref = uuid.uuid4().hex[:8]
             log.exception("slack request failed", extra={"ref": ref, "kind": kind})
             response = JSONResponse({"ok": False, "error": "invalid_request", "ref": ref},

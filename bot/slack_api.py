@@ -231,8 +231,18 @@ class OutboxSender:
             return report
 
         async def claim() -> Batch[outbox.ClaimedCall]:
-            calls, full = await self.db.run_background(lambda s: outbox.claim_due(
-                s, self.hooks, worker=self.worker, now=self.now(), ids=ids, limit=self.batch))
+            if self.db.dialect != "sqlite":
+                calls, full = await self.db.run_background(lambda s: outbox.claim_due(
+                    s, self.hooks, worker=self.worker, now=self.now(), ids=ids,
+                    limit=self.batch))
+                return Batch(calls, full)
+            # SQLite has one writer: the posts are built before the claim takes the lock
+            prepared, full = await self.db.run_read(lambda s: outbox.prepare_due(
+                s, self.hooks, now=self.now(), ids=ids, limit=self.batch))
+            if not prepared:
+                return Batch([], full)
+            calls = await self.db.run_background(lambda s: outbox.claim_prepared(
+                s, prepared, worker=self.worker, now=self.now()))
             return Batch(calls, full)
 
         async def send(conversation: str | None, calls: list[outbox.ClaimedCall],

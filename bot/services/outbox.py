@@ -80,18 +80,9 @@ def enqueue(
     return message
 
 
-def claim_due(
-    session: Session,
-    hooks: Hooks,
-    *,
-    worker: str,
-    now: datetime,
-    ids: Iterable[int] | None = None,
-    limit: int = 100,
-) -> tuple[list[ClaimedCall], bool]:
-    """Claims up to `limit` due rows, oldest first (so a conversation's posts keep the order
-    they were queued in), each prepared by its hook; and whether more may be due (the limit
-    was reached, and not only by rows that wait)."""
+def _due(now: datetime, ids: Iterable[int] | None, limit: int):
+    """Due rows, oldest first (so a conversation's posts keep the order they were queued
+    in); a reply whose request has no thread yet waits for its card and takes no place."""
     due = or_(
         and_(
             OutboxMessage.state == DeliveryState.PENDING, OutboxMessage.next_attempt_at <= now
@@ -100,7 +91,6 @@ def claim_due(
             OutboxMessage.state == DeliveryState.CLAIMED, OutboxMessage.claimed_at < now - CLAIM_TTL
         ),
     )
-    # a reply whose request has no thread yet waits for its card: it takes no place here
     thread_ready = or_(
         OutboxMessage.thread_of_request_id.is_(None),
         select(Request.id).where(Request.id == OutboxMessage.thread_of_request_id,
@@ -117,39 +107,104 @@ def claim_due(
         query = query.where(
             or_(OutboxMessage.id.in_(ids), OutboxMessage.request_id.in_(same_requests))
         )
+    return query
+
+
+def claim_due(
+    session: Session,
+    hooks: Hooks,
+    *,
+    worker: str,
+    now: datetime,
+    ids: Iterable[int] | None = None,
+    limit: int = 100,
+) -> tuple[list[ClaimedCall], bool]:
+    """Claims up to `limit` due rows, each prepared by its hook, in one transaction (on
+    PostgreSQL, rows another sender holds are skipped); and whether more may be due (the
+    limit was reached, and not only by rows that wait)."""
+    query = _due(now, ids, limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=OutboxMessage)
     rows = session.scalars(query).all()
     claimed, waiting = [], 0
     for message in rows:
-        call = _claim(session, hooks, message, worker, now)
-        if call is not None:
-            claimed.append(call)
-        elif message.state != DeliveryState.CANCELLED:
+        args = _prepared(session, hooks, message)
+        if args is LATER:
             waiting += 1
+        elif args is None:
+            message.state = DeliveryState.CANCELLED
+        else:
+            claimed.append(_claim(message, args, worker, now))
     return claimed, len(rows) >= limit and waiting < len(rows)
 
 
-def _claim(session: Session, hooks: Hooks, message: OutboxMessage, worker: str, now: datetime
-           ) -> ClaimedCall | None:
-    """The row claimed, with its arguments as its hook prepares them now; None when it
-    waits (for its card) or is cancelled."""
+@dataclass(frozen=True)
+class Prepared:
+    """A due row's call as its hook built it (None: not to be sent), and the row's state,
+    attempts and claim when it was read, which claiming checks are unchanged."""
+
+    id: int
+    state: str
+    attempts: int
+    claimed_at: datetime | None
+    args: dict[str, Any] | None
+
+
+def prepare_due(
+    session: Session, hooks: Hooks, *, now: datetime, ids: Iterable[int] | None = None,
+    limit: int = 100,
+) -> tuple[list[Prepared], bool]:
+    """The first half of a claim on SQLite, in a read-only transaction: the calls built
+    (cards, App Homes: the slow part) without the one write lock that acks storing
+    something wait for; `claim_prepared` then claims them in a short write."""
+    rows = session.scalars(_due(now, ids, limit)).all()
+    prepared, waiting = [], 0
+    for message in rows:
+        args = _prepared(session, hooks, message)
+        if args is LATER:
+            waiting += 1
+            continue
+        prepared.append(Prepared(message.id, message.state, message.attempts,
+                                 message.claimed_at, args))
+    return prepared, len(rows) >= limit and waiting < len(rows)
+
+
+def claim_prepared(session: Session, prepared: list[Prepared], *, worker: str,
+                   now: datetime) -> list[ClaimedCall]:
+    """Claims (or cancels) each prepared row still as it was read: a row another sender
+    claimed meanwhile is left to it."""
+    rows = {m.id: m for m in session.scalars(
+        select(OutboxMessage).where(OutboxMessage.id.in_([p.id for p in prepared])))}
+    claimed = []
+    for ready in prepared:
+        message = rows.get(ready.id)
+        if message is None or (message.state, message.attempts, message.claimed_at) != (
+                ready.state, ready.attempts, ready.claimed_at):
+            continue
+        if ready.args is None:
+            message.state = DeliveryState.CANCELLED
+        else:
+            claimed.append(_claim(message, ready.args, worker, now))
+    return claimed
+
+
+def _prepared(session: Session, hooks: Hooks, message: OutboxMessage
+              ) -> dict[str, Any] | None:
+    """The row's arguments as its hook prepares them now; LATER when it waits (for its
+    request's card), None when it is not to be sent."""
     args = dict(message.args)
     if message.thread_of_request_id is not None:
         thread = _thread_of(session, message.thread_of_request_id)
         if thread is None:
-            return None  # the request's card is not posted yet; its own row goes first
+            return LATER  # the request's card is not posted yet; its own row goes first
         args.setdefault("channel", thread[0])
         args["thread_ts"] = thread[1]
     builder = hooks.prepare.get(message.purpose)
-    if builder is not None:
-        prepared = builder(session, message, args)
-        if prepared is LATER:
-            return None
-        if prepared is None:
-            message.state = DeliveryState.CANCELLED
-            return None
-        args = prepared
+    return builder(session, message, args) if builder is not None else args
+
+
+def _claim(message: OutboxMessage, args: dict[str, Any], worker: str, now: datetime
+           ) -> ClaimedCall:
     message.state = DeliveryState.CLAIMED
     message.claimed_by = worker
     message.claimed_at = now

@@ -12,6 +12,7 @@ from sqlalchemy import event, select
 
 from bot.posts import queue_direct_message, queue_thread_reply
 from bot.sending import Pacer
+from bot.services import outbox
 from models import OutboxMessage, Request
 from tests.flows.helpers import opened_view, requests_in, submit
 from tests.harness import CHANNEL, OTHER_REP, REP, TEAM_ID
@@ -100,7 +101,6 @@ def test_a_rate_limited_post_holds_back_what_follows_it_in_its_conversation(bot,
 def test_a_burst_of_posts_is_claimed_and_recorded_in_a_few_transactions(bot, slack, db):
     users = [f"U0MANY{n:04d}" for n in range(30)]
     ids = queue_dms(bot, *((user, f"Hello {user}") for user in users))
-    bot.deps.sender.batch = 100  # one claim takes them all (SQLite's claims are smaller)
     slack.delay(0.2)  # Slack answers them together, as it does a burst
     commits: list[int] = []
     listener = lambda _connection: commits.append(1)  # noqa: E731
@@ -152,3 +152,17 @@ def test_a_requests_card_goes_before_its_thread_replies_also_after_a_429(bot, sl
     notes = [c.args["text"] for c in thread if "note" in c.args["text"]]
     assert notes == ["First note", "Second note"]
     assert all(b.at - a.at >= 0.95 for a, b in zip(posts, posts[1:], strict=False))
+
+
+def test_a_post_claimed_by_another_sender_while_it_was_built_is_left_to_that_sender(bot, db):
+    """On SQLite a sender builds its posts before it takes the write lock to claim them."""
+    [mine] = queue_dms(bot, (REP, "Hello"))
+    hooks, now = bot.deps.sender.hooks, bot.clock.now()
+    prepared, _ = db.read(lambda s: outbox.prepare_due(s, hooks, now=now))
+    assert [p.id for p in prepared] == [mine] and prepared[0].args["text"] == "Hello"
+    taken, _ = db.transaction(lambda s: outbox.claim_due(s, hooks, worker="other", now=now))
+    assert [c.id for c in taken] == [mine]
+    assert db.transaction(lambda s: outbox.claim_prepared(s, prepared, worker="me",
+                                                          now=now)) == []
+    [row] = rows(db, [mine])
+    assert (row.claimed_by, row.attempts) == ("other", 1)
