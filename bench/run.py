@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import sys
@@ -374,12 +375,14 @@ def _timing_line(name: str, timing: data.Timing | str, target_ms: float) -> str:
 def _sweep_line(run: data.SweepRun | str) -> str:
     if isinstance(run, str):
         return f"  {'Reminder sweep':<48} {run}"
-    ok = run.duplicates == 0 and run.missing == 0
+    once = run.duplicates == 0 and run.missing == 0
+    pace = run.dm_seconds / max(run.floor_seconds, 1.0)  # against Slack's 1 post/s/channel
     return (f"  {f'Sweep of {run.reminders:,} due {run.kind} reminders':<48} "
             f"{run.seconds:7.1f} s (DMs {run.dm_seconds:.1f} s, floor {run.floor_seconds:.0f} s"
-            f" for {run.max_per_channel}/person), {run.invocations} run-due, "
+            f" for {run.max_per_channel}/person, x {pace:.1f}), {run.invocations} run-due, "
             f"dup {run.duplicates}, missing {run.missing}, 429s {run.rate_limited}, "
-            f"thread posts {run.other_posts}  {verdict(ok)}")
+            f"thread posts {run.other_posts}  once {verdict(once)}, "
+            f"pace {verdict(pace <= 2 and run.rate_limited == 0)} (target <= 2x floor)")
 
 
 def to_json(results: Results) -> dict[str, Any]:
@@ -413,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--databases", help="comma-separated: sqlite,postgresql")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args(argv)
+    logging.getLogger("bot.db").setLevel(logging.ERROR)  # generating data is slow writes
     plan = PLANS["smoke" if args.smoke else "quick" if args.quick else "full"]
     if args.databases:
         from dataclasses import replace

@@ -74,14 +74,17 @@ def write_export(session: Session, fmt: Literal["json", "csv"], out: TextIO) -> 
     _read_one_snapshot(session)
     writer = _JsonWriter(out) if fmt == "json" else _CsvWriter(out)
     count = 0
-    for record in iter_export_records(session):
+    for record in iter_export_records(session, detailed=fmt == "json"):
         writer.write(record)
         count += 1
     writer.finish()
     return count
 
 
-def iter_export_records(session: Session, chunk_size: int = CHUNK) -> Iterator[dict[str, Any]]:
+def iter_export_records(session: Session, chunk_size: int = CHUNK, detailed: bool = True
+                        ) -> Iterator[dict[str, Any]]:
+    """Each request's record; `detailed` adds each ask, rep and decision (JSON has them,
+    CSV only their sums and the latest decision)."""
     after: int | None = None
     while True:
         query = select(*_REQUEST_COLUMNS).order_by(_request.c.id).limit(chunk_size)
@@ -91,27 +94,29 @@ def iter_export_records(session: Session, chunk_size: int = CHUNK) -> Iterator[d
         if not rows:
             return
         ids = [row.id for row in rows]
+        # the chunk is every request with an id in (after, last]: a range, not 1,000
+        # parameters (which psycopg re-parses for every query)
+        chunk = (0 if after is None else after + 1, ids[-1])
+        ask_columns = [_ask, _customer.c.crm_id.label("customer_crm_id"),
+                       _customer.c.crm_url.label("customer_crm_url")] if detailed else [
+            _ask.c.request_id, _ask.c.revenue_minor, _ask.c.currency, _ask.c.blocker]
         asks = _by_request(session.execute(
-            select(
-                _ask,
-                _customer.c.name.label("customer"),
-                _customer.c.crm_id.label("customer_crm_id"),
-                _customer.c.crm_url.label("customer_crm_url"),
-            )
+            select(*ask_columns, _customer.c.name.label("customer"))
             .select_from(_ask.outerjoin(_customer, _ask.c.customer_id == _customer.c.id))
-            .where(_ask.c.request_id.in_(ids))
+            .where(_ask.c.request_id.between(*chunk))
             .order_by(_ask.c.request_id, _ask.c.created_at, _ask.c.id)
         ))
         reps = _by_request(session.execute(
-            select(_rep).where(_rep.c.request_id.in_(ids))
+            select(_rep).where(_rep.c.request_id.between(*chunk))
             .order_by(_rep.c.request_id, _rep.c.created_at, _rep.c.id)
-        ))
+        )) if detailed else {}
         decisions = _by_request(session.execute(
-            select(_decision).where(_decision.c.request_id.in_(ids))
+            select(_decision).where(_decision.c.request_id.between(*chunk))
             .order_by(_decision.c.request_id, _decision.c.decided_at, _decision.c.id)
         ))
         for row in rows:
-            yield _record(row, asks.get(row.id, []), reps.get(row.id, []), decisions.get(row.id, []))
+            yield _record(row, asks.get(row.id, []), reps.get(row.id, []),
+                          decisions.get(row.id, []), detailed)
         if len(rows) < chunk_size:
             return
         after = ids[-1]
@@ -131,13 +136,15 @@ def _by_request(rows: Iterable[Row[Any]]) -> dict[int, list[Row[Any]]]:
 
 
 def _record(
-    row: Row[Any], asks: Sequence[Row[Any]], reps: Sequence[Row[Any]], decisions: Sequence[Row[Any]]
+    row: Row[Any], asks: Sequence[Row[Any]], reps: Sequence[Row[Any]],
+    decisions: Sequence[Row[Any]], detailed: bool = True,
 ) -> dict[str, Any]:
     named = [ask.customer for ask in asks if ask.customer is not None]
     totals = revenue_by_currency(asks)
     currency = next(iter(totals), None)
-    history = [_decision_record(decision) for decision in decisions]
-    return {
+    history = [_decision_record(decision) for decision in
+               (decisions if detailed else decisions[-1:])]
+    record = {
         "id": row.id,
         "team_id": row.team_id,
         "title": row.title,
@@ -170,13 +177,15 @@ def _record(
         "created_at": _iso(row.created_at),
         "updated_at": _iso(row.updated_at),
         "decision": history[-1] if history else None,
-        "asks": [_ask_record(ask) for ask in asks],
-        "reps": [
+    }
+    if detailed:
+        record["asks"] = [_ask_record(ask) for ask in asks]
+        record["reps"] = [
             {"user_id": rep.user_id, "role": rep.role, "created_at": _iso(rep.created_at)}
             for rep in reps
-        ],
-        "decisions": history,
-    }
+        ]
+        record["decisions"] = history
+    return record
 
 
 def revenue_by_currency(asks: Iterable[Any]) -> dict[str, Decimal]:
