@@ -21,7 +21,11 @@ from bot.services.jobs import ClaimedJob, JobTaken
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[ClaimedJob], Awaitable[None]]
+Sending = Awaitable[object] | None
+Handler = Callable[[ClaimedJob], Awaitable[Sending]]
+"""Does the job's work (its transaction finishes the job) and returns what is to be sent
+to Slack because of it, not yet awaited: the runner sends it beside the next jobs, so
+filing never waits for Slack's pace in a busy channel."""
 
 CONCURRENT_JOBS = 8
 
@@ -44,6 +48,7 @@ class Jobs:
         self._handlers: dict[str, Handler] = {}
         self._running: asyncio.Task[int] | None = None
         self._again = False
+        self._sending: set[asyncio.Task[object]] = set()
 
     def handle(self, kind: str, handler: Handler) -> None:
         self._handlers[kind] = handler
@@ -92,7 +97,9 @@ class Jobs:
         try:
             if handler is None:
                 raise LookupError(f"no handler for job {job.kind!r}")
-            await handler(job)
+            sending = await handler(job)
+            if sending is not None:
+                self._send(job, sending)
         except JobTaken:
             log.info("job done by another worker", extra={"job": job.id})
         except Exception as error:  # noqa: BLE001 - the job is tried again later
@@ -103,3 +110,20 @@ class Jobs:
                 await self.db.run_background(lambda s: jobs.fail(s, job, reason, self.now()))
             except Exception:  # noqa: BLE001 - its claim expires; the next worker retries
                 log.exception("could not put the job back", extra={"job": job.id})
+
+    async def sent(self) -> None:
+        """Waits for what jobs are sending (a worker stopping lets it finish)."""
+        while self._sending:
+            await asyncio.gather(*self._sending)
+
+    def _send(self, job: ClaimedJob, sending: Awaitable[object]) -> None:
+        async def send() -> object:
+            try:
+                return await sending
+            except Exception:  # noqa: BLE001 - the posts stay in the outbox for a retry
+                log.exception("sending after a job failed", extra={"job": job.id})
+                return None
+
+        task = asyncio.create_task(send())
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)

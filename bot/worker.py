@@ -153,6 +153,10 @@ async def work(settings: Settings, wake: Connection, metrics_snapshot: Path) -> 
                 launch(delivery)
         if running:
             await asyncio.wait(running, timeout=30)
+        try:
+            await asyncio.wait_for(deps.jobs.sent(), timeout=30)
+        except TimeoutError:
+            log.warning("stopped with posts still to send; they wait in the outbox")
         runtime.metrics.save(metrics_snapshot)
     finally:
         await runtime.stop()

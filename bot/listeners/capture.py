@@ -20,7 +20,7 @@ from bot.forms import (
     read_metadata,
     read_request_form,
 )
-from bot.jobs import JobKind
+from bot.jobs import JobKind, Sending
 from bot.listeners.admin import DELETE_COMMAND, confirm_delete_request
 from bot.listeners.common import channel_of, open_view, team_of, user_of
 from bot.listeners.home import CUSTOMER_COMMAND, customer_answer
@@ -110,7 +110,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         await deps.jobs.start(job)
 
-    async def file_submitted_request(job: ClaimedJob) -> None:
+    async def file_submitted_request(job: ClaimedJob) -> Sending:
         """A submitted request modal, filed once (a submission Slack sends twice is one
         delivery), then its card, questions and similar requests go to Slack."""
         taken = job.payload
@@ -123,8 +123,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return file_new_request(session, deps, job.team_id, taken["user"], draft, origin,
                                     taken["delivery"], at, matcher)
 
-        outbox_ids = await deps.db.run(store)
-        await deps.sender.deliver(outbox_ids + await offer_similar(deps, matcher, outbox_ids))
+        return send_filed(deps, matcher, await deps.db.run(store))
 
     deps.jobs.handle(JobKind.FILE_REQUEST, file_submitted_request)
 
@@ -154,7 +153,7 @@ def register_reaction_capture(app: AsyncApp, deps: Deps, emoji: str) -> None:
         })
         await deps.jobs.start(job)
 
-    async def file_reacted_message_later(job: ClaimedJob) -> None:
+    async def file_reacted_message_later(job: ClaimedJob) -> Sending:
         taken = job.payload
         message = await _fetch_message(deps, job.team_id, taken["channel"], taken["ts"])
         draft = draft_from_text((message or {}).get("text") or "")
@@ -167,8 +166,7 @@ def register_reaction_capture(app: AsyncApp, deps: Deps, emoji: str) -> None:
                                     taken["delivery"], datetime.fromisoformat(taken["at"]),
                                     matcher)
 
-        outbox_ids = await deps.db.run(store)
-        await deps.sender.deliver(outbox_ids + await offer_similar(deps, matcher, outbox_ids))
+        return send_filed(deps, matcher, await deps.db.run(store))
 
     deps.jobs.handle(JobKind.FILE_REACTED_MESSAGE, file_reacted_message_later)
 
@@ -186,6 +184,11 @@ def file_new_request(session, deps: Deps, team: str, user: str, draft: RequestDr
     request = get_request(session, team, filed.request_id)
     schedule_new_request(session, request, ReminderPolicy.from_settings(deps.settings), at)
     return queue_new_request(session, request, at, deps.settings.deciders)
+
+
+async def send_filed(deps: Deps, matcher, outbox_ids: list[int]) -> None:
+    """A new request's posts (card, question, App Homes), and requests like it."""
+    await deps.sender.deliver(outbox_ids + await offer_similar(deps, matcher, outbox_ids))
 
 
 async def offer_similar(deps: Deps, matcher, outbox_ids: list[int]) -> list[int]:

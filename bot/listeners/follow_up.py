@@ -20,7 +20,7 @@ from bot.forms import (
     read_metadata,
     read_request_form,
 )
-from bot.jobs import JobKind
+from bot.jobs import JobKind, Sending
 from bot.listeners.common import (
     channel_of,
     open_view,
@@ -99,7 +99,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         })
         await deps.jobs.start(job)
 
-    async def store_thread_reply(job: ClaimedJob) -> None:
+    async def store_thread_reply(job: ClaimedJob) -> Sending:
         taken = job.payload
         parsed = parse_thread_reply(taken["text"], today=date.fromisoformat(taken["today"]))
         at = datetime.fromisoformat(taken["at"])
@@ -112,7 +112,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return store_answers(session, request, answers_from_reply(parsed), taken["user"], at,
                                  parsed.converted_from_mrr, policy)
 
-        await deps.sender.deliver(await deps.db.run(store))
+        return deps.sender.deliver(await deps.db.run(store))
 
     deps.jobs.handle(JobKind.READ_THREAD_REPLY, store_thread_reply)
 
@@ -141,7 +141,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         await deps.jobs.start(job)
 
-    async def store_blocker_answer(job: ClaimedJob) -> None:
+    async def store_blocker_answer(job: ClaimedJob) -> Sending:
         taken = job.payload
         answers = Answers(demand=Demand(blocker=taken["blocker"]))
 
@@ -158,9 +158,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if ids is None:
             where = {"team": {"id": job.team_id}, "user": {"id": taken["user"]},
                      "channel": {"id": taken["channel"]}}
-            await tell_user(deps, where, "That request no longer exists.")
-            return
-        await deps.sender.deliver(ids)
+            return tell_user(deps, where, "That request no longer exists.")
+        return deps.sender.deliver(ids)
 
     deps.jobs.handle(JobKind.STORE_BLOCKER_ANSWER, store_blocker_answer)
 

@@ -3,14 +3,17 @@ fails; under `requestbot serve`, in a worker process at a lower CPU priority."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 import bot.listeners.capture as capture
+from bot.jobs import Jobs
 from bot.metrics import Metrics
 from bot.services import jobs
 from bot.services.jobs import CLAIM_TTL, JobTaken
@@ -147,3 +150,37 @@ def test_served_submissions_are_filed_by_a_lower_priority_worker_that_is_restart
     wait_until(lambda: posted(slack, channel=CHANNEL))
     assert sorted(r.title for r in requests_in(db)) == ["Bulk CSV export", "SSO with Okta"]
     assert "the worker process stopped" in served_bot.log()
+
+
+def test_jobs_are_done_without_waiting_for_what_they_send(db, clock):
+    """A burst of submissions in one channel is filed at once; the posts follow at
+    Slack's pace of one a second there."""
+    runner = Jobs(db, clock.now, "worker-a")
+    sent: list[int] = []
+
+    async def slow_send(n: int) -> None:
+        await asyncio.sleep(1.0)  # a card waiting for its turn in a busy channel
+        sent.append(n)
+
+    async def file(job) -> object:
+        db.transaction(lambda s: jobs.finish(s, job))
+        return slow_send(job.payload["n"])
+
+    runner.handle("k", file)
+    for n in range(20):
+        db.transaction(lambda s, n=n: jobs.add(s, team_id=TEAM_ID, kind="k", payload={"n": n},
+                                               now=clock.now()))
+
+    async def burst() -> tuple[int, float]:
+        started = time.monotonic()
+        done = await runner.run_due()
+        return done, time.monotonic() - started
+
+    async def run_then_drain() -> tuple[int, float]:
+        result = await burst()
+        await runner.sent()
+        return result
+
+    done, seconds = asyncio.run(run_then_drain())
+    assert done == 20 and seconds < 1.0  # 20 jobs, 8 at a time, none waited for a send
+    assert job_rows(db) == [] and sorted(sent) == list(range(20))
