@@ -79,10 +79,11 @@ def tree_memory(pid: int) -> Memory:
     return Memory(sum(m.rss_kb for m in members), sum(m.peak_kb for m in members))
 
 
-def settle(pid: int, quiet_seconds: float = 0.3, timeout: float = 20.0) -> float:
+def settle(pid: int, quiet_seconds: float = 0.3, timeout: float = 600.0) -> float:
     """Waits until the process and its children stop using CPU (the work after the acks
     is done); returns their CPU seconds then. Quiet: under 2% of a core over
-    `quiet_seconds`."""
+    `quiet_seconds`. A burst of submissions leaves the worker a minute or more of filing
+    after the last ack, hence the long timeout."""
     deadline = time.monotonic() + timeout
     last = tree_cpu_seconds(pid)
     while time.monotonic() < deadline:
