@@ -188,8 +188,10 @@ class Batch(Generic[T]):
 @dataclass(eq=False)
 class Drain(Generic[T]):
     """The loop the outbox and the reminder sweep share: claim a batch, hand each
-    conversation's part of it to its lane, and claim again while more is due and fewer than
-    `ahead` claimed items wait (a claim expires, so none may wait long); then wait out
+    conversation's part of it to its lane, and claim again while more is due once no more
+    than half of `ahead` claimed items wait (a claim expires, so none may wait long; and a
+    claim builds what it takes, so a backlog in one busy conversation, sent a post a
+    second, must not be claimed again after every post); then wait out
     retries due within `seconds` (a 429's Retry-After) if asked to. Claiming stops after
     `seconds`; what is claimed by then is still sent.
 
@@ -232,7 +234,7 @@ class Drain(Generic[T]):
         while True:
             self._progress.clear()
             more = more or self._unlocked
-            if more and self._queued < self.ahead and time.monotonic() < deadline:
+            if more and self._queued <= self.ahead // 2 and time.monotonic() < deadline:
                 self._unlocked = False
                 batch = await self.claim()
                 more = batch.more
