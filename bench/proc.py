@@ -79,12 +79,12 @@ def tree_memory(pid: int) -> Memory:
     return Memory(sum(m.rss_kb for m in members), sum(m.peak_kb for m in members))
 
 
-def settle(pid: int, quiet_seconds: float = 0.3, timeout: float = 60.0) -> float:
+def settle(pid: int, quiet_seconds: float = 0.3, timeout: float = 20.0) -> float:
     """Waits until the process and its children stop using CPU (the work after the acks
     is done); returns their CPU seconds then. Quiet: under 2% of a core over
-    `quiet_seconds`, or `timeout` at most: a burst of submissions leaves the worker up to
-    a minute of filing after the last ack, and posts to one busy channel trickle out at
-    Slack's pace for longer."""
+    `quiet_seconds`, or `timeout` at most: a burst of submissions can leave the worker
+    more filing than that after the last ack, and posts to one busy channel trickle out at
+    Slack's pace for minutes, so CPU per request is a lower bound after a burst."""
     deadline = time.monotonic() + timeout
     last = tree_cpu_seconds(pid)
     while time.monotonic() < deadline:

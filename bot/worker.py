@@ -27,7 +27,18 @@ log = logging.getLogger("requestbot")
 
 WORKER_NICE = 10
 """Above 0 (the serving process), so it yields the CPU to acks, yet gets a share of a
-busy core: at 10 about a tenth, where 19 would starve posts during a long burst."""
+busy core: at 10 about a tenth, where 19 would starve posts during a long burst.
+
+Not on SQLite: there the serving process stores each job under the one write lock the
+worker holds while it files a request, and a worker slowed by a lower priority holds it
+for ten times as long while every ack waits (priority inversion: acks over 3 s in a
+burst). So on SQLite both run at the same priority."""
+
+
+def worker_nice(settings: Settings) -> int:
+    from bot.db import is_sqlite
+
+    return 0 if is_sqlite(settings.database_url) else WORKER_NICE
 POLL_SECONDS = 0.5  # a retry due, a job another replica's worker dropped, a metrics snapshot
 RESTART_PAUSE_SECONDS = 1.0
 
@@ -100,7 +111,7 @@ class WorkerProcess:
 def main(settings: Settings, wake: Connection, metrics_snapshot: Path) -> None:
     from bot.logs import configure_logging
 
-    os.nice(WORKER_NICE)
+    os.nice(worker_nice(settings))
     configure_logging(settings.log_format)
     asyncio.run(work(settings, wake, metrics_snapshot))
 
