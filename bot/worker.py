@@ -5,9 +5,10 @@ work after it (filing a request, building cards and App Homes, similar-request l
 sending at Slack's pace, reminders, rescoring) is much heavier. In one Python process the
 two share one interpreter lock, so heavy work after one ack delays the next. So the
 serving process only takes requests in (a job row or an outbox row, in one short
-transaction), acks and wakes this process; this one does the rest at a lower CPU
-priority (`nice`), so the kernel gives the serving process the CPU whenever it has an ack
-to send. Both are stateless over the database: replicas each run a pair.
+transaction), acks and wakes this process; this one does the rest, on PostgreSQL at a
+lower CPU priority (`nice`), so the kernel gives the serving process the CPU whenever it
+has an ack to send (see WORKER_NICE for SQLite). Both are stateless over the database:
+replicas each run a pair.
 """
 
 from __future__ import annotations
