@@ -67,7 +67,9 @@ def test_a_burst_across_replicas_and_a_retried_event_are_each_handled_once(repli
                 OutboxMessage.state.in_(["pending", "claimed"])))
         return owed == 0 and len(_cards(slack)) >= 13
 
-    _wait(settled)
+    # some 40 posts to one channel (cards, questions, similar requests), each replica
+    # sending there at Slack's pace of one a second
+    _wait(settled, timeout=90)
     stored = requests_in(db)
     assert sorted(r.title for r in stored) == sorted(["Bulk CSV export", *titles])
     first = next(r for r in stored if r.title == "Bulk CSV export")
