@@ -5,10 +5,10 @@ work after it (filing a request, building cards and App Homes, similar-request l
 sending at Slack's pace, reminders, rescoring) is much heavier. In one Python process the
 two share one interpreter lock, so heavy work after one ack delays the next. So the
 serving process only takes requests in (a job row or an outbox row, in one short
-transaction), acks and wakes this process; this one does the rest, on PostgreSQL at a
-lower CPU priority (`nice`), so the kernel gives the serving process the CPU whenever it
-has an ack to send (see WORKER_NICE for SQLite). Both are stateless over the database:
-replicas each run a pair.
+transaction), acks and wakes this process; this one does the rest at a lower CPU
+priority (`nice`), so the kernel gives the serving process the CPU whenever it has an ack
+to send (see WORKER_NICE for what that costs on SQLite). Both are stateless over the
+database: replicas each run a pair.
 """
 
 from __future__ import annotations
@@ -30,16 +30,11 @@ WORKER_NICE = 10
 """Above 0 (the serving process), so it yields the CPU to acks, yet gets a share of a
 busy core: at 10 about a tenth, where 19 would starve posts during a long burst.
 
-Not on SQLite: there the serving process stores each job under the one write lock the
-worker holds while it files a request, and a worker slowed by a lower priority holds it
-for ten times as long while every ack waits (priority inversion: acks over 3 s in a
-burst). So on SQLite both run at the same priority."""
+On SQLite this costs something: the serving process stores each job under the one write
+lock, which the worker holds while it files a request, and a worker slowed by its lower
+priority holds it longer (priority inversion; bench/README.md measures it). The same
+priority on SQLite was measured too, and was worse: the core is then shared evenly."""
 
-
-def worker_nice(settings: Settings) -> int:
-    from bot.db import is_sqlite
-
-    return 0 if is_sqlite(settings.database_url) else WORKER_NICE
 POLL_SECONDS = 0.5  # a retry due, a job another replica's worker dropped, a metrics snapshot
 RESTART_PAUSE_SECONDS = 1.0
 
@@ -112,7 +107,7 @@ class WorkerProcess:
 def main(settings: Settings, wake: Connection, metrics_snapshot: Path) -> None:
     from bot.logs import configure_logging
 
-    os.nice(worker_nice(settings))
+    os.nice(WORKER_NICE)
     configure_logging(settings.log_format)
     asyncio.run(work(settings, wake, metrics_snapshot))
 
