@@ -18,27 +18,42 @@ log = logging.getLogger("requestbot")
 
 
 async def serve(settings: Settings, database: Database, host: str, port: int) -> None:
-    """This process takes Slack's requests in and acks them; a worker process beside it
-    (bot/worker.py) does the work after the acks, the schedule included."""
+    """This process takes Slack's requests in and acks them; on PostgreSQL a worker process
+    beside it (bot/worker.py) does the work after the acks, the schedule included."""
+    if database.dialect == "sqlite":
+        await _serve_alone(settings, database, host, port)
+        return
     worker = WorkerProcess(settings)
     worker.start()
     supervising = asyncio.create_task(worker.supervise())
     runtime = Runtime(settings, database, run_schedule=False, handoff=worker.wake)
     runtime.metrics.worker_snapshot = worker.metrics_snapshot
-    web_app = create_web_app(runtime)
-    config = uvicorn.Config(
-        web_app, host=host, port=port, log_config=None, access_log=False, lifespan="on"
-    )
-    server = uvicorn.Server(config)
     try:
-        if not settings.socket_mode:
-            log.info("serving over HTTP", extra={"host": host, "port": port})
-            await server.serve()
-        else:
-            await asyncio.gather(server.serve(), _socket_mode(runtime, server))
+        await _run(runtime, host, port)
     finally:
         supervising.cancel()
         await asyncio.to_thread(worker.close)
+
+
+async def _serve_alone(settings: Settings, database: Database, host: str, port: int) -> None:
+    """On SQLite, one process does it all (jobs run right after their acks). SQLite has one
+    writer: with a worker process beside it, every stored job waited for the worker's
+    write transactions, across processes, in SQLite's busy handler; in one process the
+    writers queue on a lock of their own (bench/README.md measures both)."""
+    await _run(Runtime(settings, database), host, port)
+
+
+async def _run(runtime: Runtime, host: str, port: int) -> None:
+    config = uvicorn.Config(
+        create_web_app(runtime), host=host, port=port, log_config=None, access_log=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    if not runtime.settings.socket_mode:
+        log.info("serving over HTTP", extra={"host": host, "port": port})
+        await server.serve()
+        return
+    await asyncio.gather(server.serve(), _socket_mode(runtime, server))
 
 
 async def _socket_mode(runtime: Runtime, server: uvicorn.Server) -> None:

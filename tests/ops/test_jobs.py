@@ -133,6 +133,8 @@ def _cmdline(pid: int) -> str:
 def test_served_submissions_are_filed_by_a_lower_priority_worker_that_is_restarted(
     served_bot, slack, db
 ):
+    if db.dialect == "sqlite":
+        pytest.skip("on SQLite, serve is one process (bot/serve.py): set TEST_DATABASE_URL")
     nice = WORKER_NICE
     [worker] = wait_until(lambda: worker_pids(served_bot))
     wait_until(lambda: os.getpriority(os.PRIO_PROCESS, worker) == nice)  # set once started
