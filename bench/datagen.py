@@ -233,13 +233,41 @@ def _recreate(dialect: str, url: str) -> None:
             Path(str(path) + suffix).unlink(missing_ok=True)
         return
     name = normalize_url(url).database
+    on_postgres_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+                       f'CREATE DATABASE "{name}"')
+
+
+def on_postgres_server(*statements: str) -> None:
+    """Statements outside any transaction on the benchmark's PostgreSQL server (databases
+    are created and dropped there)."""
     admin = create_engine(normalize_url(postgres_server_url()), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            for statement in statements:
+                connection.execute(text(statement))
     finally:
         admin.dispose()
+
+
+def sqlite_copy(source_url: str, path: Path) -> str:
+    """A fresh copy of a generated SQLite database, consistent even with a WAL beside the
+    source (the backup API, not a file copy); its URL."""
+    import sqlite3
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with sqlite3.connect(source_url.removeprefix("sqlite:///")) as src, \
+            sqlite3.connect(path) as dst:
+        src.backup(dst)
+    return f"sqlite:///{path}"
+
+
+def postgres_copy(source_url: str, name: str) -> str:
+    """A fresh copy of a generated PostgreSQL database (CREATE DATABASE … TEMPLATE), its URL."""
+    source = normalize_url(source_url)
+    on_postgres_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+                       f'CREATE DATABASE "{name}" TEMPLATE "{source.database}"')
+    return source.set(database=name).render_as_string(hide_password=False)
 
 
 def _matches(url: str, manifest: dict[str, Any]) -> bool:

@@ -160,30 +160,11 @@ def run_load(results: Results, server_cpu: int | None, populated_only: bool = Fa
 
 def populated_copy(dialect: str, requests: int) -> str:
     """A throwaway copy of the generated database of `requests` requests."""
-    import shutil
-
     spec = datagen.Spec.scaled(requests)
     source, _ = datagen.ensure_dataset(dialect, spec, progress=_progress)
     if dialect == "sqlite":
-        path = WORKDIR / f"populated-{os.getpid()}.db"
-        for suffix in ("-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-        shutil.copyfile(source.removeprefix("sqlite:///"), path)
-        return f"sqlite:///{path}"
-    from sqlalchemy import create_engine, text
-
-    from bot.db import normalize_url
-
-    name, template = "requestbot_bench_populated", normalize_url(source).database
-    admin = create_engine(normalize_url(datagen.postgres_server_url()),
-                          isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    finally:
-        admin.dispose()
-    return normalize_url(source).set(database=name).render_as_string(hide_password=False)
+        return datagen.sqlite_copy(source, WORKDIR / f"populated-{os.getpid()}.db")
+    return datagen.postgres_copy(source, "requestbot_bench_populated")
 
 
 def run_populated(results: Results, dialect: str, double: load.DoubleProcess,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -32,27 +31,8 @@ def private_copy(dialect: str, requests: int) -> str:
                                        progress=lambda m: print(f"  generating: {m}",
                                                                 file=sys.stderr))
     if dialect == "sqlite":
-        path = Path(f"/tmp/requestbot-bench/{COPY_NAME}-{os.getpid()}.db")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        with sqlite3.connect(source.removeprefix("sqlite:///")) as src, \
-                sqlite3.connect(path) as dst:
-            src.backup(dst)  # consistent even with a WAL beside the source
-        return f"sqlite:///{path}"
-    from sqlalchemy import create_engine, text
-
-    from bot.db import normalize_url
-
-    template = normalize_url(source).database
-    admin = create_engine(normalize_url(datagen.postgres_server_url()),
-                          isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{COPY_NAME}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{COPY_NAME}" TEMPLATE "{template}"'))
-    finally:
-        admin.dispose()
-    return normalize_url(source).set(database=COPY_NAME).render_as_string(hide_password=False)
+        return datagen.sqlite_copy(source, Path(f"/tmp/requestbot-bench/{COPY_NAME}-{os.getpid()}.db"))
+    return datagen.postgres_copy(source, COPY_NAME)
 
 
 def drop_copy(url: str) -> None:
@@ -60,17 +40,7 @@ def drop_copy(url: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
         return
-    from sqlalchemy import create_engine, text
-
-    from bot.db import normalize_url
-
-    admin = create_engine(normalize_url(datagen.postgres_server_url()),
-                          isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{COPY_NAME}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    datagen.on_postgres_server(f'DROP DATABASE IF EXISTS "{COPY_NAME}" WITH (FORCE)')
 
 
 def main() -> int:

@@ -7,8 +7,8 @@ two share one interpreter lock, so heavy work after one ack delays the next. So 
 serving process only takes requests in (a job row or an outbox row, in one short
 transaction), acks and wakes this process; this one does the rest at a lower CPU
 priority (`nice`), so the kernel gives the serving process the CPU whenever it has an ack
-to send (see WORKER_NICE for what that costs on SQLite). Both are stateless over the
-database: replicas each run a pair.
+to send. On PostgreSQL only (bot/serve.py). Both are stateless over the database:
+replicas each run a pair.
 """
 
 from __future__ import annotations
@@ -28,12 +28,8 @@ log = logging.getLogger("requestbot")
 
 WORKER_NICE = 10
 """Above 0 (the serving process), so it yields the CPU to acks, yet gets a share of a
-busy core: at 10 about a tenth, where 19 would starve posts during a long burst.
-
-On SQLite this costs something: the serving process stores each job under the one write
-lock, which the worker holds while it files a request, and a worker slowed by its lower
-priority holds it longer (priority inversion; bench/README.md measures it). The same
-priority on SQLite was measured too, and was worse: the core is then shared evenly."""
+busy core: at 10 about a tenth, where 19 would starve posts during a long burst. (On
+SQLite there is no worker: see bot/serve.py.)"""
 
 POLL_SECONDS = 0.5  # a retry due, a job another replica's worker dropped, a metrics snapshot
 RESTART_PAUSE_SECONDS = 1.0
