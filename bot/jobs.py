@@ -3,19 +3,23 @@ and starts it. Under `requestbot serve` the job runs in the worker process (bot/
 which the operating system schedules below the one that acks, so heavy work never delays
 an ack; elsewhere (tests, one-off commands) it runs in this process, right after the ack.
 Either way the job's row goes in the same transaction as its work, so it is done once,
-and a job that failed is tried again with backoff until it goes through.
+and a job that failed is tried again with backoff until it goes through. On SQLite,
+`serve` stores jobs in an inbox file first (bot/inbox.py), which the worker takes them
+from.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from bot.db import Database
+from bot.inbox import JobInbox
 from bot.services import jobs
 from bot.services.jobs import ClaimedJob, JobTaken
 
@@ -28,6 +32,7 @@ to Slack because of it, not yet awaited: the runner sends it beside the next job
 filing never waits for Slack's pace in a busy channel."""
 
 CONCURRENT_JOBS = 8
+FORGET_TAKEN_IN_SECONDS = 5.0  # how often the serving process tidies its inbox
 
 
 class JobKind(StrEnum):
@@ -39,8 +44,9 @@ class JobKind(StrEnum):
 
 class Jobs:
     def __init__(self, db: Database, now: Callable[[], datetime], worker: str,
-                 concurrency: int = CONCURRENT_JOBS) -> None:
+                 concurrency: int = CONCURRENT_JOBS, inbox: JobInbox | None = None) -> None:
         self.db = db
+        self.inbox = inbox
         self.now = now
         self.worker = worker
         self.concurrency = concurrency
@@ -49,6 +55,8 @@ class Jobs:
         self._running: asyncio.Task[int] | None = None
         self._again = False
         self._sending: set[asyncio.Task[object]] = set()
+        self._forgotten_at = time.monotonic()
+        self._forgetting: asyncio.Task[object] | None = None
 
     def handle(self, kind: str, handler: Handler) -> None:
         self._handlers[kind] = handler
@@ -58,6 +66,8 @@ class Jobs:
         so the listener can answer with an error and the user's input stays)."""
         if kind not in self._handlers:
             raise ValueError(f"no handler for job {kind!r}")
+        if self.inbox is not None:
+            return await asyncio.to_thread(self.inbox.add, team_id, kind, payload, self.now())
         return await self.db.run(
             lambda s: jobs.add(s, team_id=team_id, kind=kind, payload=payload, now=self.now()))
 
@@ -65,6 +75,10 @@ class Jobs:
         """After the ack: the worker is told, or the job runs here and now."""
         if self.handoff is not None:
             self.handoff()
+            self._forget_taken_in_now_and_then()
+            return
+        if self.inbox is not None:
+            await self.run_due()
             return
         await self._run_claimed([job_id])
 
@@ -81,10 +95,17 @@ class Jobs:
         done = 0
         while True:
             self._again = False
+            await self._take_in()
             ran = await self._run_claimed(None)
             done += ran
             if ran < self.concurrency and not self._again:
                 return done
+
+    async def _take_in(self) -> None:
+        """The worker adds the jobs the serving process left in the inbox (SQLite)."""
+        inbox = self.inbox
+        if inbox is not None:
+            await self.db.run_background(lambda s: jobs.take_in(s, inbox))
 
     async def _run_claimed(self, ids: Iterable[int] | None) -> int:
         claimed = await self.db.run_background(lambda s: jobs.claim(
@@ -110,6 +131,27 @@ class Jobs:
                 await self.db.run_background(lambda s: jobs.fail(s, job, reason, self.now()))
             except Exception:  # noqa: BLE001 - its claim expires; the next worker retries
                 log.exception("could not put the job back", extra={"job": job.id})
+
+    def _forget_taken_in_now_and_then(self) -> None:
+        """The serving process, the inbox's one writer, deletes what the worker took in."""
+        if self.inbox is None or time.monotonic() - self._forgotten_at < FORGET_TAKEN_IN_SECONDS:
+            return
+        if self._forgetting is not None and not self._forgetting.done():
+            return
+        self._forgotten_at = time.monotonic()
+        self._forgetting = asyncio.create_task(self.forget_taken_in())
+
+    async def forget_taken_in(self) -> int:
+        """Deletes the inbox jobs behind the worker's mark; the number deleted."""
+        inbox = self.inbox
+        if inbox is None:
+            return 0
+        try:
+            mark = await self.db.run_read(lambda s: jobs.inbox_mark(s, inbox.generation))
+            return await asyncio.to_thread(inbox.forget_through, mark)
+        except Exception:  # noqa: BLE001 - the rows stay behind the mark; the next try deletes them
+            log.exception("could not tidy the job inbox")
+            return 0
 
     async def sent(self) -> None:
         """Waits for what jobs are sending (a worker stopping lets it finish)."""

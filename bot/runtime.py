@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.app import BotIdentity, build_bolt_app
 from bot.db import Database
 from bot.deps import Deps
+from bot.inbox import JobInbox
 from bot.jobs import Jobs
 from bot.metrics import Metrics
 from bot.oauth import Installations, installation_store
@@ -44,9 +45,11 @@ class Runtime:
         outbox_interval_seconds: float = 5.0,
         post_interval_seconds: float = PER_CONVERSATION_SECONDS,
         handoff: Callable[[], None] | None = None,
+        job_inbox: JobInbox | None = None,
     ) -> None:
         """`handoff` wakes a worker process (bot/worker.py): jobs and owed posts are left
-        to it rather than done in this process after an ack."""
+        to it rather than done in this process after an ack. `job_inbox` (SQLite, under
+        `serve`): where jobs are stored before acks (bot/inbox.py); both processes get it."""
         self.settings = settings
         self.db = db or Database(settings.database_url)
         self.db.use_scoring(Scoring.from_settings(settings, now))
@@ -55,6 +58,7 @@ class Runtime:
         self.outbox_interval_seconds = outbox_interval_seconds
         self.post_interval_seconds = post_interval_seconds  # Slack's pace per conversation
         self.handoff = handoff
+        self.job_inbox = job_inbox
         self.web_api_timeout_seconds = 10.0
         self.metrics = Metrics()
         self._basis_checked = False
@@ -94,7 +98,7 @@ class Runtime:
             Pacer(self.post_interval_seconds),
         )
         sender = OutboxSender(self.db, api, self.now, outbox_hooks(self.settings, self.now))
-        jobs = Jobs(self.db, self.now, sender.worker)
+        jobs = Jobs(self.db, self.now, sender.worker, inbox=self.job_inbox)
         sender.handoff = jobs.handoff = self.handoff
         deciders = DeciderDirectory(self.settings.deciders, self._usergroup_members(api))
         self.deps = Deps(self.settings, self.db, api, sender, self.metrics, self.now, deciders,
@@ -162,4 +166,6 @@ class Runtime:
             self.scheduler.shutdown(wait=False)
         if self.http_session is not None:
             await self.http_session.close()
+        if self.job_inbox is not None:
+            self.job_inbox.dispose()
         self.db.dispose()

@@ -8,6 +8,7 @@ import logging
 import uvicorn
 
 from bot.db import Database
+from bot.inbox import JobInbox
 from bot.reminders.sweep import sweep
 from bot.runtime import Runtime
 from bot.server import create_web_app
@@ -18,15 +19,21 @@ log = logging.getLogger("requestbot")
 
 
 async def serve(settings: Settings, database: Database, host: str, port: int) -> None:
-    """This process takes Slack's requests in and acks them; on PostgreSQL a worker process
-    beside it (bot/worker.py) does the work after the acks, the schedule included."""
+    """This process takes Slack's requests in and acks them; a worker process beside it
+    (bot/worker.py) does the work after the acks, the schedule included. On SQLite, jobs
+    go through an inbox file that only this process writes (bot/inbox.py)."""
+    inbox = None
     if database.dialect == "sqlite":
-        await _serve_alone(settings, database, host, port)
-        return
+        inbox_path = JobInbox.path_beside(settings.database_url)
+        if inbox_path is None:  # in memory: nothing another process could share
+            await _serve_alone(settings, database, host, port)
+            return
+        inbox = JobInbox(inbox_path)
     worker = WorkerProcess(settings)
     worker.start()
     supervising = asyncio.create_task(worker.supervise())
-    runtime = Runtime(settings, database, run_schedule=False, handoff=worker.wake)
+    runtime = Runtime(settings, database, run_schedule=False, handoff=worker.wake,
+                      job_inbox=inbox)
     runtime.metrics.worker_snapshot = worker.metrics_snapshot
     try:
         await _run(runtime, host, port)
@@ -36,10 +43,8 @@ async def serve(settings: Settings, database: Database, host: str, port: int) ->
 
 
 async def _serve_alone(settings: Settings, database: Database, host: str, port: int) -> None:
-    """On SQLite, one process does it all (jobs run right after their acks). SQLite has one
-    writer: with a worker process beside it, every stored job waited for the worker's
-    write transactions, across processes, in SQLite's busy handler; in one process the
-    writers queue on a lock of their own (bench/README.md measures both)."""
+    """An in-memory SQLite database: one process does it all (jobs run right after their
+    acks)."""
     await _run(Runtime(settings, database), host, port)
 
 

@@ -7,8 +7,9 @@ two share one interpreter lock, so heavy work after one ack delays the next. So 
 serving process only takes requests in (a job row or an outbox row, in one short
 transaction), acks and wakes this process; this one does the rest at a lower CPU
 priority (`nice`), so the kernel gives the serving process the CPU whenever it has an ack
-to send. On PostgreSQL only (bot/serve.py). Both are stateless over the database:
-replicas each run a pair.
+to send. On SQLite it takes jobs from the serving process's inbox file (bot/inbox.py), so
+an ack never waits for this process's writes. Both are stateless over the database:
+replicas (PostgreSQL) each run a pair.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ log = logging.getLogger("requestbot")
 
 WORKER_NICE = 10
 """Above 0 (the serving process), so it yields the CPU to acks, yet gets a share of a
-busy core: at 10 about a tenth, where 19 would starve posts during a long burst. (On
-SQLite there is no worker: see bot/serve.py.)"""
+busy core: at 10 about a tenth, where 19 would starve posts during a long burst."""
 
 POLL_SECONDS = 0.5  # a retry due, a job another replica's worker dropped, a metrics snapshot
 RESTART_PAUSE_SECONDS = 1.0
@@ -112,9 +112,12 @@ async def work(settings: Settings, wake: Connection, metrics_snapshot: Path) -> 
     """Runs owed work whenever woken (and every POLL_SECONDS), until the serving process
     closes the pipe or dies."""
     from bot.db import Database
+    from bot.inbox import JobInbox
     from bot.runtime import Runtime
 
-    runtime = Runtime(settings, Database(settings.database_url))
+    inbox_path = JobInbox.path_beside(settings.database_url)
+    inbox = JobInbox(inbox_path) if inbox_path is not None else None
+    runtime = Runtime(settings, Database(settings.database_url), job_inbox=inbox)
     await runtime.start()
     assert runtime.deps is not None
     deps = runtime.deps

@@ -5,7 +5,7 @@ from models.activity import Activity, SlackDelivery
 from models.base import Base, utcnow
 from models.decision import Decision, DecisionStatus
 from models.demand import RequestDemand
-from models.job import Job
+from models.job import Job, JobInboxMark
 from models.outbox import OutboxMessage
 from models.reminder import DeliveryState, Reminder, ReminderKind
 from models.request import (
@@ -31,6 +31,7 @@ __all__ = [
     "DeliveryState",
     "Importance",
     "Job",
+    "JobInboxMark",
     "OutboxMessage",
     "Reminder",
     "ReminderKind",

@@ -18,6 +18,7 @@ import httpx
 import uvicorn
 
 from bot.db import Database
+from bot.inbox import JobInbox
 from bot.runtime import Runtime
 from bot.server import create_web_app
 from bot.settings import Settings
@@ -222,6 +223,10 @@ class ServedBot:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        inbox = JobInbox.path_beside(self.env["DATABASE_URL"])
+        if inbox is not None:  # the database is emptied between tests: its mark is gone
+            for path in Path(inbox).parent.glob(Path(inbox).name + "*"):
+                path.unlink()
 
     def __getattr__(self, name: str):
         return getattr(self.slack_client, name)

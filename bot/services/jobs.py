@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from models import Job
+from models import Job, JobInboxMark
+
+if TYPE_CHECKING:
+    from bot.inbox import JobInbox
 
 CLAIM_TTL = timedelta(minutes=5)
 FIRST_RETRY = timedelta(seconds=5)
@@ -43,6 +46,31 @@ def add(session: Session, *, team_id: str, kind: str, payload: dict[str, Any],
         insert(Job).values(team_id=team_id, kind=kind, payload=payload, attempts=0,
                            due_at=now, created_at=now).returning(Job.id)
     ).scalar_one()
+
+
+def inbox_mark(session: Session, generation: str) -> int:
+    """The last inbox job (bot/inbox.py) already taken in; 0 for a new inbox."""
+    return session.scalar(
+        select(JobInboxMark.last_id).where(JobInboxMark.generation == generation)) or 0
+
+
+def take_in(session: Session, inbox: JobInbox) -> int:
+    """Adds the inbox's new jobs and moves its mark past them, in one transaction, so each
+    is taken in once; the number taken in."""
+    mark = session.get(JobInboxMark, inbox.generation)
+    if mark is None:
+        mark = JobInboxMark(generation=inbox.generation, last_id=0)
+        session.add(mark)
+    new = inbox.after(mark.last_id)
+    if not new:
+        return 0
+    session.execute(insert(Job), [
+        {"team_id": job.team_id, "kind": job.kind, "payload": job.payload, "attempts": 0,
+         "due_at": job.created_at, "created_at": job.created_at}
+        for job in new
+    ])
+    mark.last_id = new[-1].id
+    return len(new)
 
 
 def claim(session: Session, *, worker: str, now: datetime, ids: Iterable[int] | None = None,

@@ -8,11 +8,13 @@ import os
 import signal
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 import bot.listeners.capture as capture
+from bot.inbox import JobInbox
 from bot.jobs import Jobs
 from bot.metrics import Metrics
 from bot.services import jobs
@@ -86,6 +88,51 @@ def test_a_job_another_worker_took_over_is_not_done_twice(db, clock):
     assert job_rows(db) == []
 
 
+def test_jobs_in_the_inbox_are_taken_in_once_and_tidied_behind_the_mark(db, clock, tmp_path):
+    inbox = JobInbox(str(tmp_path / "requestbot.db-jobs"))
+    queue = Jobs(db, clock.now, "serving", inbox=inbox)
+    queue.handle("file_request", _never_run)
+    first = [run(queue.submit(TEAM_ID, "file_request", {"n": n})) for n in (1, 2, 3)]
+    assert db.transaction(lambda s: jobs.take_in(s, inbox)) == 3
+    assert db.transaction(lambda s: jobs.take_in(s, inbox)) == 0  # the mark moved with them
+    assert [row.payload for row in job_rows(db)] == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert {row.due_at for row in job_rows(db)} == {clock.now()}
+
+    fourth = run(queue.submit(TEAM_ID, "file_request", {"n": 4}))  # not taken in yet
+    assert run(queue.forget_taken_in()) == 3
+    assert [job.id for job in inbox.after(0)] == [fourth]
+    fifth = run(queue.submit(TEAM_ID, "file_request", {"n": 5}))
+    assert fifth > fourth > max(first)  # ids are never used again
+    assert db.transaction(lambda s: jobs.take_in(s, inbox)) == 2
+    assert run(queue.forget_taken_in()) == 2 and inbox.after(0) == []
+    inbox.dispose()
+
+    for path in tmp_path.glob("requestbot.db-jobs*"):  # a new inbox: counted from its start
+        path.unlink()
+    renewed = JobInbox(str(tmp_path / "requestbot.db-jobs"))
+    assert renewed.generation != inbox.generation
+    renewed.add(TEAM_ID, "file_request", {"n": 6}, clock.now())
+    assert db.transaction(lambda s: jobs.take_in(s, renewed)) == 1
+    assert [row.payload["n"] for row in job_rows(db)] == [1, 2, 3, 4, 5, 6]
+    renewed.dispose()
+
+
+def test_the_inbox_lives_beside_a_sqlite_database_file_only():
+    assert JobInbox.path_beside("sqlite:////var/lib/requestbot/requestbot.db") == (
+        "/var/lib/requestbot/requestbot.db-jobs")
+    assert JobInbox.path_beside("sqlite://") is None
+    assert JobInbox.path_beside("sqlite:///:memory:") is None
+    assert JobInbox.path_beside("postgresql://postgres@127.0.0.1/test") is None
+
+
+async def _never_run(job):
+    raise AssertionError("only taken in here")
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
 def test_a_failed_job_waits_longer_after_each_try(db, clock):
     now = clock.now()
     db.transaction(lambda s: jobs.add(s, team_id=TEAM_ID, kind="k", payload={}, now=now))
@@ -133,8 +180,6 @@ def _cmdline(pid: int) -> str:
 def test_served_submissions_are_filed_by_a_lower_priority_worker_that_is_restarted(
     served_bot, slack, db
 ):
-    if db.dialect == "sqlite":
-        pytest.skip("on SQLite, serve is one process (bot/serve.py): set TEST_DATABASE_URL")
     nice = WORKER_NICE
     [worker] = wait_until(lambda: worker_pids(served_bot))
     wait_until(lambda: os.getpriority(os.PRIO_PROCESS, worker) == nice)  # set once started
@@ -144,6 +189,10 @@ def test_served_submissions_are_filed_by_a_lower_priority_worker_that_is_restart
     wait_until(lambda: posted(slack, channel=CHANNEL))
     assert [r.title for r in requests_in(db)] == ["Bulk CSV export"]
     assert wait_until(lambda: job_rows(db) == [])
+    inbox = JobInbox.path_beside(db.url)
+    assert (inbox is not None) == (db.dialect == "sqlite")  # on SQLite the jobs came through it
+    if inbox is not None:
+        assert Path(inbox).exists()
 
     os.kill(worker, signal.SIGKILL)  # the worker dies; the serving process starts another
     [restarted] = wait_until(lambda: [p for p in worker_pids(served_bot) if p != worker])

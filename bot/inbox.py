@@ -1,0 +1,83 @@
+"""On SQLite, where `requestbot serve` takes jobs in before its acks: a SQLite file of its
+own beside the database (`<database>-jobs`), written only by the serving process.
+
+SQLite has one writer per file. Were the jobs in the database, each ack's INSERT would
+wait for the worker process's write transactions (filing a request holds the lock for
+tens of milliseconds), across processes, in SQLite's busy handler. Here the serving
+process is the inbox's only writer, and the worker only reads it: the worker adds new
+inbox jobs to the database's `job` table and moves a mark past them in one transaction
+(bot/services/jobs.py `take_in`), and the serving process later deletes what is behind
+the mark. Ids are never reused (AUTOINCREMENT), and a new inbox file gets a new
+generation, so the mark never skips a job. On PostgreSQL jobs go straight to the table.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select
+
+from bot.db import make_engine, normalize_url
+from models.job import INBOX_METADATA, inbox_generation, inbox_job
+
+INBOX_SUFFIX = "-jobs"
+
+
+@dataclass(frozen=True)
+class InboxJob:
+    id: int
+    team_id: str
+    kind: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+class JobInbox:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.engine: Engine = make_engine(f"sqlite:///{path}")
+        self._writing = threading.Lock()  # this process's writers queue here, not in SQLite
+        with self._writing, self.engine.begin() as connection:
+            INBOX_METADATA.create_all(connection)
+            generation = connection.scalar(select(inbox_generation.c.generation))
+            if generation is None:
+                generation = uuid.uuid4().hex
+                connection.execute(insert(inbox_generation).values(generation=generation))
+        self.generation: str = generation
+
+    @staticmethod
+    def path_beside(database_url: str) -> str | None:
+        """The inbox file for a SQLite database file; None for PostgreSQL or in memory."""
+        url = normalize_url(database_url)
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return url.database + INBOX_SUFFIX
+
+    def add(self, team_id: str, kind: str, payload: dict[str, Any], now: datetime) -> int:
+        with self._writing, self.engine.begin() as connection:
+            return connection.execute(
+                insert(inbox_job).values(team_id=team_id, kind=kind, payload=payload,
+                                         created_at=now).returning(inbox_job.c.id)
+            ).scalar_one()
+
+    def after(self, last_id: int, limit: int = 500) -> list[InboxJob]:
+        """Jobs past the mark, oldest first (a read: it never waits for the writer)."""
+        with self.engine.connect().execution_options(read_only=True) as connection:
+            rows = connection.execute(
+                select(inbox_job).where(inbox_job.c.id > last_id)
+                .order_by(inbox_job.c.id).limit(limit)
+            ).all()
+        return [InboxJob(row.id, row.team_id, row.kind, dict(row.payload), row.created_at)
+                for row in rows]
+
+    def forget_through(self, last_id: int) -> int:
+        """Deletes jobs the worker has taken in; the number deleted."""
+        with self._writing, self.engine.begin() as connection:
+            return connection.execute(delete(inbox_job).where(inbox_job.c.id <= last_id)).rowcount
+
+    def dispose(self) -> None:
+        self.engine.dispose()
