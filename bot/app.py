@@ -34,7 +34,9 @@ class BotIdentity:
         return self._known
 
 
-def build_bolt_app(deps: Deps, identity: BotIdentity) -> AsyncApp:
+def build_bolt_app(deps: Deps, identity: BotIdentity, replaying: bool = False) -> AsyncApp:
+    """`replaying`: the worker's app, which dispatches stored events (bot/events.py) and
+    runs each event's listener to the end before the dispatch returns."""
     settings = deps.settings
 
     async def authorize(enterprise_id: str | None, team_id: str | None, **_: object):
@@ -57,7 +59,7 @@ def build_bolt_app(deps: Deps, identity: BotIdentity) -> AsyncApp:
         **oauth,  # type: ignore[arg-type]
         client=make_client(settings.slack_api_url, settings.slack_bot_token, deps.api.session),
         request_verification_enabled=not settings.socket_mode,
-        process_before_response=False,
+        process_before_response=replaying,
         raise_error_for_unhandled_request=False,
     )
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.db import Database
 from bot.inbox import JobInbox
+from bot.metrics import Metrics
 from bot.services import jobs
 from bot.services.jobs import ClaimedJob, JobTaken
 
@@ -40,13 +41,19 @@ class JobKind(StrEnum):
     FILE_REACTED_MESSAGE = "file_reacted_message"  # the capture emoji on a message
     STORE_BLOCKER_ANSWER = "store_blocker_answer"  # a follow-up question's button
     READ_THREAD_REPLY = "read_thread_reply"  # a rep's facts in a request's thread
+    HANDLE_EVENT = "handle_event"  # an Events API event, acked on arrival (bot/events.py)
 
 
 class Jobs:
     def __init__(self, db: Database, now: Callable[[], datetime], worker: str,
-                 concurrency: int = CONCURRENT_JOBS, inbox: JobInbox | None = None) -> None:
+                 concurrency: int = CONCURRENT_JOBS, store_in: JobInbox | None = None,
+                 take_from: JobInbox | None = None, metrics: Metrics | None = None) -> None:
+        """On SQLite under `serve`, the serving process stores jobs in an inbox
+        (`store_in`) and the worker takes them from it (`take_from`)."""
         self.db = db
-        self.inbox = inbox
+        self.store_in = store_in
+        self.take_from = take_from
+        self.metrics = metrics or Metrics()
         self.now = now
         self.worker = worker
         self.concurrency = concurrency
@@ -66,8 +73,8 @@ class Jobs:
         so the listener can answer with an error and the user's input stays)."""
         if kind not in self._handlers:
             raise ValueError(f"no handler for job {kind!r}")
-        if self.inbox is not None:
-            return await asyncio.to_thread(self.inbox.add, team_id, kind, payload, self.now())
+        if self.store_in is not None:
+            return await asyncio.to_thread(self.store_in.add, team_id, kind, payload, self.now())
         return await self.db.run(
             lambda s: jobs.add(s, team_id=team_id, kind=kind, payload=payload, now=self.now()))
 
@@ -76,9 +83,6 @@ class Jobs:
         if self.handoff is not None:
             self.handoff()
             self._forget_taken_in_now_and_then()
-            return
-        if self.inbox is not None:
-            await self.run_due()
             return
         await self._run_claimed([job_id])
 
@@ -103,7 +107,7 @@ class Jobs:
 
     async def _take_in(self) -> None:
         """The worker adds the jobs the serving process left in the inbox (SQLite)."""
-        inbox = self.inbox
+        inbox = self.take_from
         if inbox is not None:
             await self.db.run_background(lambda s: jobs.take_in(s, inbox))
 
@@ -121,9 +125,12 @@ class Jobs:
             sending = await handler(job)
             if sending is not None:
                 self._send(job, sending)
+            self.metrics.jobs.labels(kind=job.kind, outcome="done").inc()
         except JobTaken:
             log.info("job done by another worker", extra={"job": job.id})
+            self.metrics.jobs.labels(kind=job.kind, outcome="taken").inc()
         except Exception as error:  # noqa: BLE001 - the job is tried again later
+            self.metrics.jobs.labels(kind=job.kind, outcome="failed").inc()
             log.exception("job failed; it will be tried again",
                           extra={"job": job.id, "kind": job.kind, "attempts": job.attempts})
             reason = f"{type(error).__name__}: {error}"
@@ -134,7 +141,7 @@ class Jobs:
 
     def _forget_taken_in_now_and_then(self) -> None:
         """The serving process, the inbox's one writer, deletes what the worker took in."""
-        if self.inbox is None or time.monotonic() - self._forgotten_at < FORGET_TAKEN_IN_SECONDS:
+        if self.store_in is None or time.monotonic() - self._forgotten_at < FORGET_TAKEN_IN_SECONDS:
             return
         if self._forgetting is not None and not self._forgetting.done():
             return
@@ -143,7 +150,7 @@ class Jobs:
 
     async def forget_taken_in(self) -> int:
         """Deletes the inbox jobs behind the worker's mark; the number deleted."""
-        inbox = self.inbox
+        inbox = self.store_in
         if inbox is None:
             return 0
         try:

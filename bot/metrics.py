@@ -44,6 +44,13 @@ class Metrics:
             ["kind", "outcome"],
             registry=self.registry,
         )
+        self.jobs = Counter(
+            "requestbot_jobs",
+            "Work done after acks, by job kind and outcome (done, failed: tried again later, "
+            "taken: another worker did it).",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
         self.outbox_pending = Gauge(
             "requestbot_outbox_pending",
             "Posts owed to Slack and not yet accepted.",

@@ -12,11 +12,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 
+from bot import events
 from bot.app import BotIdentity, build_bolt_app
 from bot.db import Database
 from bot.deps import Deps
 from bot.inbox import JobInbox
-from bot.jobs import Jobs
+from bot.jobs import JobKind, Jobs
 from bot.metrics import Metrics
 from bot.oauth import Installations, installation_store
 from bot.posts import outbox_hooks
@@ -46,10 +47,13 @@ class Runtime:
         post_interval_seconds: float = PER_CONVERSATION_SECONDS,
         handoff: Callable[[], None] | None = None,
         job_inbox: JobInbox | None = None,
+        worker: bool = False,
     ) -> None:
-        """`handoff` wakes a worker process (bot/worker.py): jobs and owed posts are left
-        to it rather than done in this process after an ack. `job_inbox` (SQLite, under
-        `serve`): where jobs are stored before acks (bot/inbox.py); both processes get it."""
+        """Under `serve`, two runtimes (bot/worker.py). The serving process's has `handoff`,
+        which wakes the worker: jobs, owed posts and events (bot/events.py) are left to it
+        rather than done here after an ack. The worker's (`worker`) runs them. On SQLite
+        the serving process stores jobs in `job_inbox` and the worker takes them from it
+        (bot/inbox.py)."""
         self.settings = settings
         self.db = db or Database(settings.database_url)
         self.db.use_scoring(Scoring.from_settings(settings, now))
@@ -59,6 +63,7 @@ class Runtime:
         self.post_interval_seconds = post_interval_seconds  # Slack's pace per conversation
         self.handoff = handoff
         self.job_inbox = job_inbox
+        self.worker = worker
         self.web_api_timeout_seconds = 10.0
         self.metrics = Metrics()
         self._basis_checked = False
@@ -70,6 +75,11 @@ class Runtime:
         self.installations: Installations | None = None
         if settings.oauth_enabled:
             self.installations = Installations(installation_store(settings, self.db))
+
+    @property
+    def events_later(self) -> bool:
+        """Events are stored and acked here, and dispatched by the worker (bot/events.py)."""
+        return self.handoff is not None and not self.settings.socket_mode
 
     async def _token_for_team(self, team_id: str | None) -> str | None:
         """With OAuth, the workspace's installed bot token (cached briefly); else the one token."""
@@ -97,8 +107,11 @@ class Runtime:
             self.settings.slack_api_url, self._token_for_team, self.metrics, self.http_session,
             Pacer(self.post_interval_seconds),
         )
+        handoff_jobs = self.handoff is not None
         sender = OutboxSender(self.db, api, self.now, outbox_hooks(self.settings, self.now))
-        jobs = Jobs(self.db, self.now, sender.worker, inbox=self.job_inbox)
+        jobs = Jobs(self.db, self.now, sender.worker,
+                    store_in=self.job_inbox if handoff_jobs else None,
+                    take_from=self.job_inbox if self.worker else None, metrics=self.metrics)
         sender.handoff = jobs.handoff = self.handoff
         deciders = DeciderDirectory(self.settings.deciders, self._usergroup_members(api))
         self.deps = Deps(self.settings, self.db, api, sender, self.metrics, self.now, deciders,
@@ -106,7 +119,8 @@ class Runtime:
         self.identity = BotIdentity(lambda: api.call(None, "auth.test"))
         if self.settings.slack_bot_token:
             await self.identity.get()
-        self.bolt = build_bolt_app(self.deps, self.identity)
+        self.bolt = build_bolt_app(self.deps, self.identity, replaying=self.worker)
+        jobs.handle(JobKind.HANDLE_EVENT, events.dispatcher(self.bolt, self.db))
         self.handler = AsyncSlackRequestHandler(self.bolt)
         if self.run_schedule:
             self.scheduler = AsyncIOScheduler(timezone="UTC")

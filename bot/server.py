@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot import events
 from bot.db import schema_is_current
 from bot.intake import kind_of, shape_problem, signed, unreadable
 from bot.runtime import Runtime
@@ -55,6 +56,9 @@ def create_web_app(runtime: Runtime) -> Starlette:
             log.warning("malformed slack request", extra={"problem": problem, "status": status})
             return _finish(runtime, "malformed", team, started, Response(status_code=status))
         assert runtime.bolt is not None and bolt_request is not None
+        if runtime.events_later and kind.startswith("event:"):
+            response = await _take_event_in(runtime, bolt_request.body, body, request, team)
+            return _finish(runtime, kind, team, started, response)
         try:
             response = to_starlette_response(await runtime.bolt.async_dispatch(bolt_request))
         except Exception:  # noqa: BLE001 - a shape Bolt could not handle: logged, answered 400
@@ -106,6 +110,22 @@ def create_web_app(runtime: Runtime) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
     return app
+
+
+async def _take_event_in(runtime: Runtime, data: dict, raw: bytes, request: Request,
+                         team: str | None) -> Response:
+    """An event under `serve`: signed like Bolt checks it, stored for the worker, acked."""
+    if not signed(runtime.settings.slack_signing_secret, raw, request.headers):
+        return JSONResponse({"error": "invalid request"}, status_code=401)
+    assert runtime.deps is not None
+    if not events.worth_keeping(data["event"], runtime.settings.capture_emoji):
+        return Response(status_code=200)
+    try:
+        await events.take_in(runtime.deps.jobs, team, raw)
+    except Exception:  # noqa: BLE001 - not stored: Slack is told to send it again
+        log.exception("could not store an event; Slack will send it again")
+        return Response(status_code=500)
+    return Response(status_code=200)
 
 
 def _finish(

@@ -117,7 +117,7 @@ async def work(settings: Settings, wake: Connection, metrics_snapshot: Path) -> 
 
     inbox_path = JobInbox.path_beside(settings.database_url)
     inbox = JobInbox(inbox_path) if inbox_path is not None else None
-    runtime = Runtime(settings, Database(settings.database_url), job_inbox=inbox)
+    runtime = Runtime(settings, Database(settings.database_url), job_inbox=inbox, worker=True)
     await runtime.start()
     assert runtime.deps is not None
     deps = runtime.deps

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.blocks.follow_up import answer_receipt, answers_modal
 from bot.blocks.request_modal import RequestPrefill, request_modal
 from bot.deps import Deps
+from bot.events import is_person_thread_reply
 from bot.forms import (
     RequestModalContext,
     RequestRef,
@@ -77,15 +78,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     @app.event("message")
     async def read_thread_reply(body: dict[str, Any], event: dict[str, Any], context) -> None:
-        thread_ts = event.get("thread_ts")
-        if (
-            not thread_ts
-            or thread_ts == event.get("ts")
-            or event.get("bot_id")
-            or event.get("subtype") not in (None, "thread_broadcast")
-            or not event.get("user")
-        ):
+        if not is_person_thread_reply(event):
             return
+        thread_ts = event["thread_ts"]
         text = event.get("text") or ""
         if context.bot_user_id and f"<@{context.bot_user_id}>" in text:
             return  # a mention is a decision in words, read by the decisions listener

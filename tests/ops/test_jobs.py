@@ -90,7 +90,7 @@ def test_a_job_another_worker_took_over_is_not_done_twice(db, clock):
 
 def test_jobs_in_the_inbox_are_taken_in_once_and_tidied_behind_the_mark(db, clock, tmp_path):
     inbox = JobInbox(str(tmp_path / "requestbot.db-jobs"))
-    queue = Jobs(db, clock.now, "serving", inbox=inbox)
+    queue = Jobs(db, clock.now, "serving", store_in=inbox)
     queue.handle("file_request", _never_run)
     first = [run(queue.submit(TEAM_ID, "file_request", {"n": n})) for n in (1, 2, 3)]
     assert db.transaction(lambda s: jobs.take_in(s, inbox)) == 3
