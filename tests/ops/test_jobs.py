@@ -11,10 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 import bot.listeners.capture as capture
-from bot.inbox import JobInbox
+from bot.inbox import JobInbox, JobTableWriter
 from bot.jobs import Jobs
 from bot.metrics import Metrics
 from bot.services import jobs
@@ -115,6 +115,21 @@ def test_jobs_in_the_inbox_are_taken_in_once_and_tidied_behind_the_mark(db, cloc
     assert db.transaction(lambda s: jobs.take_in(s, renewed)) == 1
     assert [row.payload["n"] for row in job_rows(db)] == [1, 2, 3, 4, 5, 6]
     renewed.dispose()
+
+
+def test_on_postgresql_jobs_are_stored_on_a_kept_connection_that_survives_a_restart(db, clock):
+    if db.dialect != "postgresql":
+        pytest.skip("the job table writer is PostgreSQL's (SQLite has the inbox file)")
+    writer = JobTableWriter(db.engine)
+    try:
+        first = writer.add(TEAM_ID, "file_request", {"title": "Dark mode"}, clock.now())
+        backend = writer._connection.dbapi_connection.info.backend_pid  # dropped, as on a restart
+        db.transaction(lambda s: s.execute(text(f"SELECT pg_terminate_backend({backend})")))
+        second = writer.add(TEAM_ID, "file_request", {"title": "SSO"}, clock.now())
+    finally:
+        writer.dispose()
+    assert [(row.id, row.payload, row.due_at) for row in job_rows(db)] == [
+        (first, {"title": "Dark mode"}, clock.now()), (second, {"title": "SSO"}, clock.now())]
 
 
 def test_the_inbox_lives_beside_a_sqlite_database_file_only():
