@@ -75,9 +75,11 @@ def open_database(settings: Settings, *, migrate_sqlite: bool) -> Database:
     database = Database(settings.database_url, scoring=Scoring.from_settings(settings))
     where = normalize_url(settings.database_url).render_as_string(hide_password=True)
     try:
-        if migrate_sqlite and is_sqlite(settings.database_url):
+        if schema_is_current(database):
+            pass
+        elif migrate_sqlite and is_sqlite(settings.database_url):
             upgrade(database)
-        elif not schema_is_current(database):
+        else:
             raise Fatal(
                 f"the database schema at {where} is behind this version: "
                 "run `requestbot db upgrade` first"

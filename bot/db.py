@@ -10,18 +10,17 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 import migrations
 from bot.services.scores import Scoring, keep_current
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +158,11 @@ class Database:
         self.engine.dispose()
 
 
+# Alembic is imported only where it is used: the serving process never needs it unless
+# it migrates the SQLite default itself (see migrations/__init__.py).
 def alembic_config(database_url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option(
@@ -169,6 +172,8 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database: Database, revision: str = "head") -> None:
+    from alembic import command
+
     config = alembic_config(database.url)
     with database.engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -176,6 +181,8 @@ def upgrade(database: Database, revision: str = "head") -> None:
 
 
 def downgrade(database: Database, revision: str = "base") -> None:
+    from alembic import command
+
     config = alembic_config(database.url)
     with database.engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -183,13 +190,18 @@ def downgrade(database: Database, revision: str = "base") -> None:
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def current_revision(database: Database) -> str | None:
+    """The revision recorded in the database (Alembic's one-row table), or None."""
     with database.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def schema_is_current(database: Database) -> bool:
-    return current_revision(database) == head_revision()
+    return current_revision(database) == migrations.HEAD

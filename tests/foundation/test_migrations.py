@@ -2,6 +2,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+import migrations
 import models
 from bot.db import Database, current_revision, downgrade, head_revision, schema_is_current, upgrade
 
@@ -21,6 +22,10 @@ def test_migrations_round_trip_from_base_to_head_and_back(empty_database_url):
         assert schema_is_current(database)
     finally:
         database.dispose()
+
+
+def test_the_head_serve_checks_for_is_alembics_head():
+    assert migrations.HEAD == head_revision()
 
 
 def test_models_and_migrations_agree(migrated_database):
