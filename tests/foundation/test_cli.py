@@ -7,7 +7,8 @@ import sys
 import httpx
 import pytest
 
-from bot.db import Database, downgrade
+from bot.db import Database, downgrade, schema_is_current
+from tests.harness import ServedBot
 from tests.slack.payloads import url_verification
 
 
@@ -75,6 +76,21 @@ def test_db_upgrade_migrates_and_serve_migrates_sqlite_itself(tmp_path):
     database = Database(url)
     downgrade(database, "base")
     database.dispose()
+
+
+def test_serve_migrates_a_new_sqlite_database_in_a_process_of_its_own(tmp_path, slack):
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    served = ServedBot(tmp_path, slack.base_url, url, {})
+    served.start(timeout=60)
+    try:
+        assert httpx.get(f"{served.url}/readyz").status_code == 200
+    finally:
+        served.stop()
+    database = Database(url)
+    try:
+        assert schema_is_current(database)
+    finally:
+        database.dispose()
 
 
 def test_serve_over_the_wire_answers_health_and_url_verification(served_bot):
