@@ -62,6 +62,15 @@ def retry_handlers(*, queued: bool = False) -> list:
     return [AsyncServerErrorRetryHandler(max_retry_count=1), connection]
 
 
+CLIENT_LOG = logging.getLogger("requestbot.slack_sdk")
+"""slack-sdk tests its logger's own level, not the effective one, before it writes each
+call's arguments into a debug message; with the level unset (0) it did so for every call
+(the whole modal for a views.open) and threw the text away: about a tenth of a command's
+CPU, and the same for every post sent. At INFO it is never built (set this logger to DEBUG
+to see every call)."""
+CLIENT_LOG.setLevel(logging.INFO)
+
+
 def make_client(
     base_url: str,
     token: str | None = None,
@@ -76,6 +85,7 @@ def make_client(
         session=session,
         timeout=timeout,
         retry_handlers=retry_handlers(queued=queued),
+        logger=CLIENT_LOG,
     )
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 
 import httpx
 import pytest
 
+from bot.slack_api import make_client
 from tests.flows.helpers import opened_view, state_for
 from tests.harness import BOT_TOKEN, CHANNEL, REP, SIGNING_SECRET, TEAM_ID, wait_until
 
@@ -106,3 +108,10 @@ def test_log_lines_redact_tokens_in_messages_extras_and_tracebacks():
             assert secret not in line
         assert "xoxb-***" in line and "xapp-***" in line and "xoxp-***" in line
     assert json.loads(JsonFormatter().format(record))["error"] == "invalid_auth for xoxp-***"
+
+
+def test_web_api_clients_build_no_debug_text_unless_asked():
+    """slack-sdk formats every call's arguments for a debug line whenever its logger's own
+    level is at most DEBUG, and an unset level (0) is (bot/slack_api.py CLIENT_LOG)."""
+    assert make_client("http://127.0.0.1:9/api/").logger.level > logging.DEBUG
+    assert make_client("http://127.0.0.1:9/api/", queued=True).logger.level > logging.DEBUG
