@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 
 import uvicorn
@@ -54,11 +55,24 @@ async def _run(runtime: Runtime, host: str, port: int) -> None:
         lifespan="on",
     )
     server = uvicorn.Server(config)
-    if not runtime.settings.socket_mode:
-        log.info("serving over HTTP", extra={"host": host, "port": port})
-        await server.serve()
-        return
-    await asyncio.gather(server.serve(), _socket_mode(runtime, server))
+    freezing = asyncio.create_task(_freeze_once_started(server))
+    try:
+        if not runtime.settings.socket_mode:
+            log.info("serving over HTTP", extra={"host": host, "port": port})
+            await server.serve()
+            return
+        await asyncio.gather(server.serve(), _socket_mode(runtime, server))
+    finally:
+        freezing.cancel()
+
+
+async def _freeze_once_started(server: uvicorn.Server) -> None:
+    """What startup built lives as long as the process: out of the garbage collector's
+    scans from then on. Its full collections had paused acks for tens of milliseconds
+    (p99 of /request at concurrency 8: 80 -> 25 ms)."""
+    while not server.started:
+        await asyncio.sleep(0.05)
+    gc.freeze()
 
 
 async def _socket_mode(runtime: Runtime, server: uvicorn.Server) -> None:

@@ -15,6 +15,7 @@ replicas (PostgreSQL) each run a pair.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
@@ -119,6 +120,7 @@ async def work(settings: Settings, wake: Connection, metrics_snapshot: Path) -> 
     inbox = JobInbox(inbox_path) if inbox_path is not None else None
     runtime = Runtime(settings, Database(settings.database_url), job_inbox=inbox, worker=True)
     await runtime.start()
+    gc.freeze()  # as the serving process does (bot/serve.py)
     assert runtime.deps is not None
     deps = runtime.deps
     loop = asyncio.get_running_loop()
