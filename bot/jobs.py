@@ -76,7 +76,7 @@ class Jobs:
         if kind not in self._handlers:
             raise ValueError(f"no handler for job {kind!r}")
         if self.store_in is not None:
-            return await asyncio.to_thread(self.store_in.add, team_id, kind, payload, self.now())
+            return await self.store_in.store(team_id, kind, payload, self.now())
         return await self.db.run(
             lambda s: jobs.add(s, team_id=team_id, kind=kind, payload=payload, now=self.now()))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -130,6 +131,43 @@ def test_on_postgresql_jobs_are_stored_on_a_kept_connection_that_survives_a_rest
         writer.dispose()
     assert [(row.id, row.payload, row.due_at) for row in job_rows(db)] == [
         (first, {"title": "Dark mode"}, clock.now()), (second, {"title": "SSO"}, clock.now())]
+
+
+def test_jobs_stored_together_share_one_transaction_and_its_outcome(db, clock, tmp_path):
+    inbox = CountingInbox(str(tmp_path / "requestbot.db-jobs"))
+
+    async def burst(n: int) -> list[int]:
+        return await asyncio.gather(*(inbox.store(TEAM_ID, "file_request", {"n": i}, clock.now())
+                                      for i in range(n)))
+
+    try:
+        ids = run(burst(50))
+        assert len(set(ids)) == 50
+        assert [job.payload["n"] for job in inbox.after(0)] == list(range(50))
+        assert [job.id for job in inbox.after(0)] == ids  # each ack got its own job's id
+        assert 1 <= len(inbox.batches) < 50 and sum(inbox.batches) == 50
+
+        inbox.failing = True  # the disk is full, say: every ack waiting on it hears so
+        with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+            run(burst(5))
+        inbox.failing = False
+        assert len(inbox.after(0)) == 50
+        assert run(inbox.store(TEAM_ID, "file_request", {"n": 50}, clock.now())) > max(ids)
+    finally:
+        inbox.dispose()
+
+
+class CountingInbox(JobInbox):
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.batches: list[int] = []
+        self.failing = False
+
+    def _write(self, rows):
+        if self.failing:
+            raise sqlite3.OperationalError("database or disk is full")
+        self.batches.append(len(rows))
+        return super()._write(rows)
 
 
 def test_the_inbox_lives_beside_a_sqlite_database_file_only():
