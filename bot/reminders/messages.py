@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.blocks import reminders as blocks
@@ -12,14 +13,16 @@ from bot.blocks.common import Message, money
 from bot.money import Money
 from bot.reminders.digest import reps_waited_on, weekly_digest
 from bot.reminders.evidence import Change, current_evidence, snapshot_evidence
-from bot.services.facts import RequestFacts, current_decision, request_facts
+from bot.services.facts import RequestFacts, current_decision, request_facts, requests_facts
 from bot.services.requests import asks_of
 from models import Blocker, Decision, Reminder, ReminderKind, Request, RequestStatus
 
 UNDECIDED = (RequestStatus.NEW, RequestStatus.UNDER_REVIEW)
 
 
-def compose(session: Session, reminder: Reminder, now: datetime) -> Message | None:
+def compose(session: Session, reminder: Reminder, now: datetime,
+            known: dict[int, RequestFacts] | None = None) -> Message | None:
+    """`known`: facts already read for a batch of reminders (`facts_for`)."""
     if reminder.kind == ReminderKind.DIGEST:
         return _digest(session, reminder)
     request = session.get(Request, reminder.request_id) if reminder.request_id else None
@@ -27,7 +30,7 @@ def compose(session: Session, reminder: Reminder, now: datetime) -> Message | No
         return None
     if request.status == RequestStatus.MERGED:
         return None
-    facts = request_facts(session, request)
+    facts = (known or {}).get(request.id) or request_facts(session, request)
     build = {
         ReminderKind.REVISIT: _revisit,
         ReminderKind.NEW_EVIDENCE: _revisit,
@@ -37,6 +40,15 @@ def compose(session: Session, reminder: Reminder, now: datetime) -> Message | No
         ReminderKind.INFO_ARRIVED: _info_arrived,
     }.get(ReminderKind(reminder.kind))
     return build(session, reminder, facts, now) if build else None
+
+
+def facts_for(session: Session, reminders: list[Reminder]) -> dict[int, RequestFacts]:
+    """The facts of the requests of many reminders, read together; their requests are then
+    in the session, so `compose` finds them there too."""
+    ids = sorted({r.request_id for r in reminders if r.request_id is not None})
+    requests = [r for start in range(0, len(ids), 500) for r in session.scalars(
+        select(Request).where(Request.id.in_(ids[start:start + 500])))]
+    return requests_facts(session, requests)
 
 
 def _current(facts: RequestFacts, reminder: Reminder) -> Decision | None:

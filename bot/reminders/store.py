@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.posts import queue_thread_reply
 from bot.reminders.digest import reps_waited_on
-from bot.reminders.messages import compose, still_relevant
+from bot.reminders.messages import compose, facts_for, still_relevant
 from bot.services.outbox import retry_delay
 from bot.services.reminders import ReminderPolicy, add_once
 from models import DeliveryState, Reminder, ReminderKind, Request
@@ -94,6 +94,11 @@ def build_messages(session: Session, claimed: list[Claimed], now: datetime
     rows = {r.id: r for r in session.scalars(
         select(Reminder).where(Reminder.id.in_([c.id for c in claimed])))} if claimed else {}
     ready, unsent = [], []
+    try:
+        known = facts_for(session, [r for r in rows.values() if r.recipient is not None])
+    except Exception:  # noqa: BLE001 - each message then reads its own facts
+        log.exception("reminder facts could not be read together")
+        known = {}
     for item in claimed:
         reminder = rows.get(item.id)
         if reminder is None:
@@ -102,7 +107,7 @@ def build_messages(session: Session, claimed: list[Claimed], now: datetime
             if reminder.recipient is None:
                 message = {} if still_relevant(session, reminder, now) else None
             else:
-                built = compose(session, reminder, now)
+                built = compose(session, reminder, now, known)
                 message = built.args() if built is not None else None
         except Exception as exc:  # noqa: BLE001 - one broken reminder never stops the sweep
             log.exception("reminder could not be built", extra={"reminder_id": reminder.id})

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from bot.money import Money
 from bot.services.priority import Currencies
-from bot.services.requests import asks_of
-from models import Blocker, Decision, Request, RequestStatus
+from bot.services.requests import asks_of_many
+from models import Blocker, Decision, Request, RequestCustomer, RequestStatus
 
 if TYPE_CHECKING:
     from bot.services.demand import DemandTotals
@@ -77,15 +77,55 @@ def request_facts(session: Session, request: Request,
                   currencies: Currencies | None = None) -> RequestFacts:
     """The request's own facts; a request others were merged into shows the group's totals
     (each customer once), so its card and follow-up questions reflect all the demand."""
-    from bot.services.demand import totals_for
+    return requests_facts(session, [request], currencies)[request.id]
 
-    facts = RequestFacts(request=request)
+
+def requests_facts(session: Session, requests: list[Request],
+                   currencies: Currencies | None = None) -> dict[int, RequestFacts]:
+    """`request_facts` of several requests in a handful of queries per workspace (a
+    reminder sweep builds thousands of messages)."""
+    by_team: dict[str, list[Request]] = {}
+    for request in requests:
+        by_team.setdefault(request.team_id, []).append(request)
+    found: dict[int, RequestFacts] = {}
+    for team_id, team_requests in by_team.items():
+        found.update(_team_facts(session, team_id, team_requests, currencies))
+    return found
+
+
+def _team_facts(session: Session, team_id: str, requests: list[Request],
+                currencies: Currencies | None) -> dict[int, RequestFacts]:
+    from bot.services.demand import totals_of
+
+    ids = [request.id for request in requests]
+    merged: dict[int, list[int]] = {request_id: [] for request_id in ids}
+    for canonical_id, duplicate_id in session.execute(
+            select(Request.duplicate_of_id, Request.id)
+            .where(Request.team_id == team_id, Request.duplicate_of_id.in_(ids),
+                   Request.status == RequestStatus.MERGED).order_by(Request.id)):
+        merged[canonical_id].append(duplicate_id)
+    asks = asks_of_many(session, ids + [d for group in merged.values() for d in group])
+    with_merged = [rid for rid in ids if merged[rid]] if currencies is None else ids
+    totals = totals_of(session, team_id, with_merged, currencies or Currencies())
+    decisions = current_decisions(session, ids)
+    found = {}
+    for request in requests:
+        facts = RequestFacts(request=request)
+        _add_asks(facts, [pair for rid in [request.id, *merged[request.id]]
+                          for pair in asks.get(rid, [])])
+        facts.customer_count = request.customer_count or (len(facts.customers) or None)
+        facts.totals = totals.get(request.id)
+        if merged[request.id] and facts.totals is not None:
+            facts.revenue = list(facts.totals.revenue)
+            facts.customer_count = facts.totals.customer_count or None
+        facts.decision = decisions.get(request.id)
+        facts.missing = missing_questions(facts)
+        found[request.id] = facts
+    return found
+
+
+def _add_asks(facts: RequestFacts, asks: list[tuple[RequestCustomer, str | None]]) -> None:
     revenue: dict[str, int] = {}
-    merged = list(session.scalars(
-        select(Request).where(Request.team_id == request.team_id,
-                              Request.duplicate_of_id == request.id,
-                              Request.status == RequestStatus.MERGED).order_by(Request.id)))
-    asks = [pair for each in [request, *merged] for pair in asks_of(session, each.id)]
     for ask, name in asks:
         if name and name not in facts.customers:
             facts.customers.append(name)
@@ -101,15 +141,6 @@ def request_facts(session: Session, request: Request,
         if ask.deal_amount_minor is not None and facts.deal_amount is None:
             facts.deal_amount = Money(ask.deal_amount_minor, ask.currency or "USD")
     facts.revenue = [Money(minor, cur) for cur, minor in sorted(revenue.items())]
-    facts.customer_count = request.customer_count or (len(facts.customers) or None)
-    if merged or currencies is not None:
-        facts.totals = totals_for(session, request, currencies or Currencies())
-    if merged and facts.totals is not None:
-        facts.revenue = list(facts.totals.revenue)
-        facts.customer_count = facts.totals.customer_count or None
-    facts.decision = current_decision(session, request.id)
-    facts.missing = missing_questions(facts)
-    return facts
 
 
 def missing_questions(facts: RequestFacts) -> list[Question]:

@@ -293,13 +293,23 @@ def _apply_demand(ask: RequestCustomer, demand: Demand) -> list[str]:
 
 
 def asks_of(session: Session, request_id: int) -> list[tuple[RequestCustomer, str | None]]:
-    rows = session.execute(
-        select(RequestCustomer, Customer.name)
-        .outerjoin(Customer, Customer.id == RequestCustomer.customer_id)
-        .where(RequestCustomer.request_id == request_id)
-        .order_by(RequestCustomer.id)
-    )
-    return [(ask, name) for ask, name in rows]
+    return asks_of_many(session, [request_id]).get(request_id, [])
+
+
+def asks_of_many(session: Session, request_ids: list[int]
+                 ) -> dict[int, list[tuple[RequestCustomer, str | None]]]:
+    """Each request's asks with their customer's name, in the order they were made."""
+    found: dict[int, list[tuple[RequestCustomer, str | None]]] = {}
+    for start in range(0, len(request_ids), 500):
+        rows = session.execute(
+            select(RequestCustomer, Customer.name)
+            .outerjoin(Customer, Customer.id == RequestCustomer.customer_id)
+            .where(RequestCustomer.request_id.in_(request_ids[start:start + 500]))
+            .order_by(RequestCustomer.id)
+        )
+        for ask, name in rows:
+            found.setdefault(ask.request_id, []).append((ask, name))
+    return found
 
 
 @dataclass

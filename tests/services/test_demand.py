@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.money import Money
+from bot.services.decisions import DecisionInput, record_decision
 from bot.services.demand import (
     asks_of_customer,
     find_customer,
@@ -17,7 +18,7 @@ from bot.services.demand import (
     totals_for,
     unmerge,
 )
-from bot.services.facts import request_facts
+from bot.services.facts import request_facts, requests_facts
 from bot.services.priority import Currencies
 from bot.services.requests import (
     Answers,
@@ -30,7 +31,7 @@ from bot.services.requests import (
     record_answers,
 )
 from bot.services.similar import find_similar, matcher_for
-from models import RequestMatchKey, RequestRep, RequestSource, RequestStatus
+from models import DecisionStatus, RequestMatchKey, RequestRep, RequestSource, RequestStatus
 
 NOW = datetime(2030, 1, 10, 12, 0, tzinfo=UTC)
 TEAM = "T0TEAM001"
@@ -143,3 +144,31 @@ def test_a_rep_and_a_customer_see_their_requests_with_the_canonical_status(db):
         customer_asks, count = asks_of_customer(session, acme)
         assert count == 2 and {c.ask.shown_status for c in customer_asks} == {"planned"}
         assert find_customer(session, TEAM, "ac") == [acme]
+
+
+def test_facts_read_together_are_each_requests_own(db):
+    """A reminder sweep reads the facts of many requests at once (requests_facts): each
+    must be what the request alone shows, its merged group and latest decision included."""
+    with db.sessions.begin() as session:
+        main = filed(session, "Bulk CSV export", ["Acme", "Globex"], Money(100_000_00, "USD"),
+                     "deal_blocker")
+        other = filed(session, "Export to spreadsheet", ["Initech"], Money(30_000_00, "EUR"),
+                      "churn_risk", user="U0REP0002")
+        merge(session, other, main, "U0PM00001", NOW)
+        lone = filed(session, "Dark mode", ["Hooli"], count=4)
+        bare = filed(session, "SSO with Okta", [])
+        for status in (DecisionStatus.UNDER_REVIEW, DecisionStatus.DECLINED):
+            record_decision(session, lone, DecisionInput(status=status), decided_by="U0PM00001",
+                            decider_tz=None, reply_text="…", now=NOW)
+        requests = [main, lone, bare, other]
+        together = requests_facts(session, requests)
+        alone = {r.id: request_facts(session, r) for r in requests}
+        for request in requests:
+            got, want = together[request.id], alone[request.id]
+            assert (got.customers, got.customer_count, got.revenue, got.blocker, got.missing,
+                    got.decision, got.totals) == (
+                want.customers, want.customer_count, want.revenue, want.blocker, want.missing,
+                want.decision, want.totals)
+        assert together[main.id].customers == ["Acme", "Globex", "Initech"]
+        assert together[lone.id].decision.status == DecisionStatus.DECLINED
+        assert together[bare.id].decision is None and together[bare.id].customers == []
