@@ -97,7 +97,10 @@ class JobStore(ABC):
                 ids = error
             for n, (_, loop, stored) in enumerate(batch):
                 outcome = ids if isinstance(ids, BaseException) else ids[n]
-                loop.call_soon_threadsafe(_settle, stored, outcome)
+                try:
+                    loop.call_soon_threadsafe(_settle, stored, outcome)
+                except RuntimeError:  # its event loop has closed: nobody waits for it
+                    pass
 
     @abstractmethod
     def _write(self, rows: Sequence[Row]) -> list[int]:

@@ -60,10 +60,19 @@ def queue_new_request(session: Session, request: Request, now: datetime,
 
 
 def queue_card_update(session: Session, request: Request, now: datetime) -> int:
-    """The card again, with the latest facts; the App Home of those who see it refreshes too."""
+    """The card again, with the latest facts; the App Home of those who see it refreshes too.
+    A card is built when sent, so an update still waiting is replaced by this one (a burst
+    of answers updates the card once), due no sooner than it was (a 429's Retry-After)."""
     queue_homes_of(session, request, now)
-    return outbox.enqueue(session, team_id=request.team_id, method="chat.update", args={},
-                          purpose=CARD_UPDATE, request_id=request.id, now=now).id
+    waiting = list(session.scalars(select(OutboxMessage).where(
+        OutboxMessage.request_id == request.id, OutboxMessage.purpose == CARD_UPDATE,
+        OutboxMessage.state == DeliveryState.PENDING)))
+    for message in waiting:
+        message.state = DeliveryState.CANCELLED  # a sender that read it meanwhile skips it
+    update = outbox.enqueue(session, team_id=request.team_id, method="chat.update", args={},
+                            purpose=CARD_UPDATE, request_id=request.id, now=now)
+    update.next_attempt_at = max([now, *(m.next_attempt_at for m in waiting)])
+    return update.id
 
 
 def queue_homes_of(session: Session, request: Request, now: datetime, *,
@@ -80,8 +89,6 @@ def queue_homes_of(session: Session, request: Request, now: datetime, *,
             ids.append(queue_home(session, request.team_id, decider, now, decider=True,
                                   request_id=request.id))
     return ids
-
-
 
 
 def queue_thread_reply(

@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -147,6 +148,7 @@ async def work(settings: Settings, wake: Connection, metrics_snapshot: Path) -> 
         task.add_done_callback(running.discard)
 
     log.info("worker started", extra={"pid": os.getpid()})
+    saved_at = 0.0
     try:
         while not parent_gone.is_set():
             try:
@@ -154,7 +156,9 @@ async def work(settings: Settings, wake: Connection, metrics_snapshot: Path) -> 
             except TimeoutError:
                 pass
             woken.clear()
-            runtime.metrics.save(metrics_snapshot)
+            if time.monotonic() - saved_at >= POLL_SECONDS:  # not on every wake of a burst
+                runtime.metrics.save(metrics_snapshot)
+                saved_at = time.monotonic()
             launch(deps.jobs.run_due())
             delivery = deps.sender.deliver_soon()
             if delivery is not None:

@@ -157,13 +157,33 @@ def test_jobs_stored_together_share_one_transaction_and_its_outcome(db, clock, t
         inbox.dispose()
 
 
+def test_a_store_nobody_waits_for_any_more_leaves_the_writer_working(clock, tmp_path):
+    """An ack that gave up (its event loop closed, as when a server stops) while its job
+    was being written: the job is stored all the same and the writer goes on."""
+    inbox = CountingInbox(str(tmp_path / "requestbot.db-jobs"))
+    inbox.pause = 0.3
+    try:
+        with pytest.raises(TimeoutError):
+            run(asyncio.wait_for(inbox.store(TEAM_ID, "file_request", {"n": 1}, clock.now()),
+                                 0.05))
+        time.sleep(0.5)  # the write ends after its loop has closed
+        inbox.pause = 0
+        again = inbox.store(TEAM_ID, "file_request", {"n": 2}, clock.now())
+        assert run(asyncio.wait_for(again, 5)) == 2
+        assert [job.payload["n"] for job in inbox.after(0)] == [1, 2]
+    finally:
+        inbox.dispose()
+
+
 class CountingInbox(JobInbox):
     def __init__(self, path: str) -> None:
         super().__init__(path)
         self.batches: list[int] = []
         self.failing = False
+        self.pause = 0.0
 
     def _write(self, rows):
+        time.sleep(self.pause)
         if self.failing:
             raise sqlite3.OperationalError("database or disk is full")
         self.batches.append(len(rows))

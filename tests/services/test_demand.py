@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.money import Money
+from bot.posts import CARD_UPDATE, queue_card_update
 from bot.services.decisions import DecisionInput, record_decision
 from bot.services.demand import (
     asks_of_customer,
@@ -31,7 +32,14 @@ from bot.services.requests import (
     record_answers,
 )
 from bot.services.similar import find_similar, matcher_for
-from models import DecisionStatus, RequestMatchKey, RequestRep, RequestSource, RequestStatus
+from models import (
+    DecisionStatus,
+    OutboxMessage,
+    RequestMatchKey,
+    RequestRep,
+    RequestSource,
+    RequestStatus,
+)
 
 NOW = datetime(2030, 1, 10, 12, 0, tzinfo=UTC)
 TEAM = "T0TEAM001"
@@ -172,3 +180,25 @@ def test_facts_read_together_are_each_requests_own(db):
         assert together[main.id].customers == ["Acme", "Globex", "Initech"]
         assert together[lone.id].decision.status == DecisionStatus.DECLINED
         assert together[bare.id].decision is None and together[bare.id].customers == []
+
+
+def test_a_card_update_still_waiting_is_replaced_not_repeated(db):
+    """A burst of answers updates the card once (it is built when sent), and the update
+    waits as long as the one it replaces was told to (a 429's Retry-After)."""
+    with db.sessions.begin() as session:
+        request = filed(session, "Bulk CSV export", ["Acme"])
+        first = session.get(OutboxMessage, queue_card_update(session, request, NOW))
+        first.next_attempt_at = NOW + timedelta(seconds=30)  # Slack said: retry after 30 s
+        second = session.get(OutboxMessage, queue_card_update(session, request, NOW))
+        third = session.get(OutboxMessage, queue_card_update(session, request, NOW))
+        updates = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.purpose == CARD_UPDATE, OutboxMessage.request_id == request.id)
+            .order_by(OutboxMessage.id)).all()
+        assert [m.state for m in updates] == ["cancelled", "cancelled", "pending"]
+        assert updates[-1] is third and second.state == "cancelled"
+        assert third.next_attempt_at == NOW + timedelta(seconds=30)
+        sent = filed(session, "Dark mode", ["Globex"])
+        posted = session.get(OutboxMessage, queue_card_update(session, sent, NOW))
+        posted.state = "sent"  # an update already sent stays; a new one follows it
+        again = session.get(OutboxMessage, queue_card_update(session, sent, NOW))
+        assert (posted.state, again.state, again.next_attempt_at) == ("sent", "pending", NOW)
