@@ -259,7 +259,7 @@ def test_served_submissions_are_filed_by_a_lower_priority_worker_that_is_restart
     assert os.getpriority(os.PRIO_PROCESS, served_bot.process.pid) == 0
     response = submit_request(served_bot, slack, "Bulk CSV export")
     assert response.status_code == 200 and response.content == b""
-    wait_until(lambda: posted(slack, channel=CHANNEL))
+    wait_until(lambda: posted(slack, "Bulk CSV export", channel=CHANNEL))
     assert [r.title for r in requests_in(db)] == ["Bulk CSV export"]
     assert wait_until(lambda: job_rows(db) == [])
     inbox = JobInbox.path_beside(db.url)
@@ -272,7 +272,7 @@ def test_served_submissions_are_filed_by_a_lower_priority_worker_that_is_restart
     wait_until(lambda: os.getpriority(os.PRIO_PROCESS, restarted) == nice)
     slack.reset()
     submit_request(served_bot, slack, "SSO with Okta")
-    wait_until(lambda: posted(slack, channel=CHANNEL))
+    wait_until(lambda: posted(slack, "SSO with Okta", channel=CHANNEL))  # its card
     assert sorted(r.title for r in requests_in(db)) == ["Bulk CSV export", "SSO with Okta"]
     assert "the worker process stopped" in served_bot.log()
 
