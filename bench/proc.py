@@ -79,12 +79,13 @@ def tree_memory(pid: int) -> Memory:
     return Memory(sum(m.rss_kb for m in members), sum(m.peak_kb for m in members))
 
 
-def settle(pid: int, quiet_seconds: float = 0.3, timeout: float = 20.0) -> float:
+def settle(pid: int, quiet_seconds: float = 0.3, timeout: float = 240.0) -> float:
     """Waits until the process and its children stop using CPU (the work after the acks
     is done); returns their CPU seconds then. Quiet: under 2% of a core over
-    `quiet_seconds`, or `timeout` at most: a burst of submissions can leave the worker
-    more filing than that after the last ack, and posts to one busy channel trickle out at
-    Slack's pace for minutes, so CPU per request is a lower bound after a burst."""
+    `quiet_seconds` (posts to one busy channel trickle out at Slack's pace for minutes,
+    at well under that), or `timeout` at most. A burst of submissions leaves the worker a
+    minute of filing after the last ack; waiting it out keeps each phase's acks from
+    competing with the one before's work, and counts all of that work."""
     deadline = time.monotonic() + timeout
     last = tree_cpu_seconds(pid)
     while time.monotonic() < deadline:

@@ -49,7 +49,7 @@ class Plan:
 
 
 PLANS = {
-    "full": Plan("full", {1: 300, 8: 1000, 32: 2000}, 100_000, 10_000, 300, 50, 3000,
+    "full": Plan("full", {1: 200, 8: 500, 32: 1000}, 100_000, 10_000, 300, 50, 3000,
                  populated=10_000),
     "quick": Plan("quick", {1: 40, 8: 120, 32: 240}, 100_000, 500, 0, 10, 300,
                   warm_up=10, populated_counts=(20, 40), query_timeout=15),
