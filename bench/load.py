@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -92,13 +93,24 @@ class Server:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
+        """Stops the server and whatever it started: a worker that outlived it would go on
+        filing and sending during the next server's phases."""
         if self.process is not None and self.process.poll() is None:
+            children = proc.descendants(self.process.pid)
             self.process.terminate()
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+            for child in children:
+                try:
+                    with open(f"/proc/{child}/cmdline", "rb") as cmdline:
+                        if b"multiprocessing" not in cmdline.read():
+                            continue  # gone, its pid since taken by another process
+                    os.kill(child, signal.SIGKILL)
+                except (FileNotFoundError, ProcessLookupError):
+                    pass
 
 
 def free_port() -> int:
