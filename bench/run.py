@@ -51,7 +51,7 @@ class Plan:
 PLANS = {
     "full": Plan("full", {1: 200, 8: 500, 32: 1000}, 100_000, 10_000, 300, 50, 3000,
                  populated=10_000),
-    "quick": Plan("quick", {1: 40, 8: 120, 32: 240}, 100_000, 500, 0, 10, 300,
+    "quick": Plan("quick", {1: 30, 8: 80, 32: 160}, 100_000, 500, 0, 10, 300,
                   warm_up=10, populated_counts=(20, 40), query_timeout=15),
     "smoke": Plan("smoke", {4: 12}, 1_000, 10, 0, 3, 64, per_recipient=1,
                   databases=("sqlite",), warm_up=4, zero_ms=False),
