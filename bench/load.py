@@ -56,14 +56,15 @@ class Server:
     """A server subprocess, pinned to `cpu` when given, answering GET /healthz."""
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int,
-                 workdir: Path, cpu: int | None) -> None:
+                 workdir: Path, cpu: int | None, database_url: str | None = None) -> None:
         self.name = name
+        self.database_url = database_url  # the bot's: its owed work, its PostgreSQL backends
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.argv = (["taskset", "-c", str(cpu)] if cpu is not None else []) + argv
         self.env = env
         self.workdir = workdir
-        self.log_path = workdir / f"{name.replace(' ', '_').replace('/', '_')}.log"
+        self.log_path = workdir / f"{name.replace(' ', '_').replace('/', '_')}-{port}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -137,7 +138,7 @@ def bot_server(database_url: str, api_url: str, workdir: Path, cpu: int | None) 
            "REQUESTBOT_DECIDERS": DECIDER, "REQUESTBOT_LOG_FORMAT": "json"}
     port = free_port()
     argv = [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)]
-    return Server("bot", argv, env, port, workdir, cpu)
+    return Server("bot", argv, env, port, workdir, cpu, database_url)
 
 
 def bare_server(workdir: Path, cpu: int | None) -> Server:
@@ -316,6 +317,7 @@ class Phase:
     cpu_seconds: float = 0.0  # the server and its worker, until both went quiet
     driver_cpu_seconds: float = 0.0
     ack_cpu_seconds: float = 0.0  # the serving process alone (it acks)
+    db_cpu_seconds: float = 0.0  # the bot's PostgreSQL backends (included in cpu_seconds)
 
     @property
     def rps(self) -> float:
@@ -364,6 +366,8 @@ class Phase:
                 "errors": self.errors, "slow": self.slow,
                 "cpu_ms_per_request": round(self.cpu_ms_per_request, 3),
                 "ack_cpu_ms_per_request": round(self.ack_cpu_ms_per_request, 3),
+                "db_cpu_ms_per_request": round(self.db_cpu_seconds / self.count * 1000, 3)
+                if self.count else 0.0,
                 "driver_busy": round(self.driver_busy, 2)}
 
 
@@ -399,24 +403,97 @@ async def send_all(url: str, build: Callable[[int], tuple[str, str]], count: int
 def run_phase(server: Server, label: str, traffic: Traffic, kind: str, count: int,
               concurrency: int) -> Phase:
     url = f"{server.url}/slack/events"
-    cpu_before = proc.settle(server.pid)
-    ack_cpu_before = proc.cpu_seconds(server.pid)
-    driver_before = proc.cpu_seconds(os.getpid())
-    seconds, latencies, statuses = asyncio.run(
-        send_all(url, _builder(traffic, kind), count, concurrency)
-    )
-    driver_cpu = proc.cpu_seconds(os.getpid()) - driver_before
-    cpu_after = proc.settle(server.pid)
+    owed = OwedWork(server.database_url) if server.database_url else None
+    try:
+        cpu_before = proc.settle(server.pid, owed.jobs if owed else None)
+        db_before = owed.backend_cpu() if owed else {}
+        ack_cpu_before = proc.cpu_seconds(server.pid)
+        driver_before = proc.cpu_seconds(os.getpid())
+        seconds, latencies, statuses = asyncio.run(
+            send_all(url, _builder(traffic, kind), count, concurrency)
+        )
+        driver_cpu = proc.cpu_seconds(os.getpid()) - driver_before
+        cpu_after = proc.settle(server.pid, owed.jobs if owed else None)
+        db_after = owed.backend_cpu() if owed else {}
+    finally:
+        if owed:
+            owed.close()
+    db_cpu = sum(cpu - db_before.get(pid, 0.0) for pid, cpu in db_after.items())
     return Phase(label, kind, concurrency, count, seconds, latencies, statuses,
-                 cpu_after - cpu_before, driver_cpu,
-                 proc.cpu_seconds(server.pid) - ack_cpu_before)
+                 cpu_after - cpu_before + db_cpu, driver_cpu,
+                 proc.cpu_seconds(server.pid) - ack_cpu_before, db_cpu)
+
+
+class OwedWork:
+    """What the bot still owes after a phase's acks, read from its database: jobs stored
+    and not yet done (on SQLite also those in the inbox file the worker has not taken in),
+    and the CPU its PostgreSQL backends have used (a query the worker waits on runs
+    there: without it the bot looks idle, and cheaper, while PostgreSQL works)."""
+
+    def __init__(self, database_url: str) -> None:
+        from sqlalchemy import create_engine
+
+        from bot.db import normalize_url
+        from bot.inbox import JobInbox
+
+        self.engine = create_engine(normalize_url(database_url), poolclass=_null_pool())
+        inbox = JobInbox.path_beside(database_url)
+        self.inbox = create_engine(f"sqlite:///{inbox}", poolclass=_null_pool()) if inbox else None
+
+    def jobs(self) -> int:
+        from sqlalchemy import text
+
+        with self.engine.connect() as connection:
+            owed = connection.execute(text("SELECT count(*) FROM job")).scalar_one()
+            marks = dict(connection.execute(
+                text("SELECT generation, last_id FROM job_inbox_mark")).all())
+        if self.inbox is not None:
+            with self.inbox.connect() as inbox:
+                for (generation,) in inbox.execute(text("SELECT generation FROM inbox_generation")):
+                    owed += inbox.execute(text("SELECT count(*) FROM inbox_job WHERE id > :mark"),
+                                          {"mark": marks.get(generation, 0)}).scalar_one()
+        return owed
+
+    def backend_cpu(self) -> dict[int, float]:
+        """CPU seconds of each PostgreSQL backend serving the bot's database (same host)."""
+        if self.engine.dialect.name != "postgresql":
+            return {}
+        from sqlalchemy import text
+
+        with self.engine.connect() as connection:
+            pids = connection.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()")).scalars().all()
+        cpu = {}
+        for pid in pids:
+            try:
+                cpu[pid] = proc.cpu_seconds(pid)
+            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                pass
+        return cpu
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self.inbox is not None:
+            self.inbox.dispose()
+
+
+def _null_pool():
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
 
 
 def warm_up(server: Server, traffic: Traffic, kinds: tuple[str, ...], count: int = 40) -> None:
     url = f"{server.url}/slack/events"
     for kind in kinds:
         asyncio.run(send_all(url, _builder(traffic, kind), count, 4))
-    proc.settle(server.pid)
+    owed = OwedWork(server.database_url) if server.database_url else None
+    try:
+        proc.settle(server.pid, owed.jobs if owed else None)
+    finally:
+        if owed:
+            owed.close()
 
 
 def wait_for_pool(database_url: str, timeout: float = 60, after_id: int = 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -79,9 +80,12 @@ def tree_memory(pid: int) -> Memory:
     return Memory(sum(m.rss_kb for m in members), sum(m.peak_kb for m in members))
 
 
-def settle(pid: int, quiet_seconds: float = 0.3, timeout: float = 240.0) -> float:
-    """Waits until the process and its children stop using CPU (the work after the acks
-    is done); returns their CPU seconds then. Quiet: under 2% of a core over
+def settle(pid: int, owed: Callable[[], int] | None = None, quiet_seconds: float = 0.3,
+           timeout: float = 240.0) -> float:
+    """Waits until the process and its children stop using CPU and `owed()` (the jobs they
+    have still to do) is 0: the work after the acks is done (on PostgreSQL the worker
+    can sit idle for a moment while its queries run there, jobs still waiting); returns
+    their CPU seconds then. Quiet: under 2% of a core over
     `quiet_seconds` (posts to one busy channel trickle out at Slack's pace for minutes,
     at well under that), or `timeout` at most. A burst of submissions leaves the worker a
     minute of filing after the last ack; waiting it out keeps each phase's acks from
@@ -91,7 +95,7 @@ def settle(pid: int, quiet_seconds: float = 0.3, timeout: float = 240.0) -> floa
     while time.monotonic() < deadline:
         time.sleep(quiet_seconds)
         now = tree_cpu_seconds(pid)
-        if now - last <= 0.02 * quiet_seconds + 1 / CLOCK_TICKS:
+        if now - last <= 0.02 * quiet_seconds + 1 / CLOCK_TICKS and (owed is None or owed() == 0):
             return now
         last = now
     return last

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -27,6 +28,13 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 BACKGROUND_THREADS = 4
 MIGRATIONS_DIR = Path(migrations.__file__).parent
+
+
+def _name_of(work: Callable[..., object]) -> str:
+    """A name for the log, never the arguments' repr (a batch of whole messages)."""
+    while isinstance(work, partial):
+        work = work.func
+    return getattr(work, "__qualname__", type(work).__name__)
 
 
 def normalize_url(database_url: str) -> URL:
@@ -117,7 +125,7 @@ class Database:
                 held = time.perf_counter() - started
                 if held > SLOW_TRANSACTION_SECONDS:
                     log.warning("slow transaction", extra={
-                        "work": getattr(work, "__qualname__", repr(work)),
+                        "work": _name_of(work),
                         "ms": round(held * 1000, 1)})
 
     def read(self, work: Callable[[Session], T]) -> T:

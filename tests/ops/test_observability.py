@@ -115,3 +115,22 @@ def test_web_api_clients_build_no_debug_text_unless_asked():
     level is at most DEBUG, and an unset level (0) is (bot/slack_api.py CLIENT_LOG)."""
     assert make_client("http://127.0.0.1:9/api/").logger.level > logging.DEBUG
     assert make_client("http://127.0.0.1:9/api/", queued=True).logger.level > logging.DEBUG
+
+
+def test_a_slow_transaction_is_logged_by_name_never_with_its_arguments(db, caplog, monkeypatch):
+    """A batch of results (whole messages, user text) must not reach the log as a repr."""
+    from functools import partial
+
+    import bot.db
+
+    monkeypatch.setattr(bot.db, "SLOW_TRANSACTION_SECONDS", 0.0)
+
+    def write_results(batch, session):
+        return len(batch)
+
+    secret_text = "Acme's renewal terms <!channel>"
+    with caplog.at_level(logging.WARNING, logger="bot.db"):
+        assert db.transaction(partial(write_results, [secret_text] * 3)) == 3
+    [record] = [r for r in caplog.records if r.getMessage() == "slow transaction"]
+    assert record.work.endswith("write_results")
+    assert secret_text not in json.dumps(record.__dict__, default=str)
