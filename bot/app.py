@@ -55,6 +55,7 @@ def build_bolt_app(deps: Deps, identity: BotIdentity, replaying: bool = False) -
             "oauth_settings": oauth_settings(settings, deps.installations.store, deps.db),
         }
     app = AsyncApp(
+        name="requestbot",  # else Bolt reads its caller's source through inspect.stack()
         signing_secret=settings.slack_signing_secret or "",
         **oauth,  # type: ignore[arg-type]
         client=make_client(settings.slack_api_url, settings.slack_bot_token, deps.api.session),

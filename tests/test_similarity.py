@@ -203,3 +203,13 @@ def test_semantic_vectors_are_unit_length_and_find_a_paraphrase() -> None:
     assert np.linalg.norm(np.frombuffer(first, dtype="<f4", offset=4)) == pytest.approx(1, abs=1e-4)
     found = top_matches(first, [(i, v) for i, v in vectors.items() if v != first], matcher, k=1)
     assert found[0][0] == BY_TITLE["Night theme for the web app"].id
+
+
+def test_per_word_caches_stay_bounded_however_many_words_reps_write() -> None:
+    from bot.similarity import lexical
+
+    for i in range(lexical.WORD_CACHE + 500):
+        lexical.stem(f"zq{i}xings")
+        lexical._correct(f"zq{i}x")
+    assert lexical.stem.cache_info().currsize <= lexical.WORD_CACHE
+    assert lexical._correct.cache_info().currsize <= lexical.WORD_CACHE

@@ -20,7 +20,7 @@ import struct
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from itertools import compress, repeat
 from operator import itemgetter
 
@@ -57,7 +57,12 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-@cache
+WORD_CACHE = 1 << 16
+"""Words remembered by the per-word caches: what reps write is unbounded (names, typos,
+pasted text), so the caches are too unless capped."""
+
+
+@lru_cache(maxsize=WORD_CACHE)
 def stem(word: str) -> str:
     """A deliberately light stemmer: plurals, -ing, -ed, -ation, -ise; enough to make
     "sharing", "shared" and "share" meet, without Porter's surprises on product names."""
@@ -100,7 +105,7 @@ def _vocabulary() -> _Vocabulary:
     )
 
 
-@cache
+@lru_cache(maxsize=WORD_CACHE)
 def _correct(word: str) -> str | None:
     """The concept a misspelt word was meant to be ("calender" -> `~calendar`), if any."""
     vocabulary = _vocabulary()
