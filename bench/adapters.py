@@ -154,9 +154,10 @@ def reminder_states(database_url: str) -> dict[str, int]:
 
 
 def run_sweep(_sweep: str, database_url: str, count: int, kind: str = "stale",
-              per_recipient: int = 5):
+              per_recipient: int = 5, replicas: int = 1):
     """Runs `requestbot reminders run-due` against a double paced like Slack until every
-    seeded reminder is sent (or given up), and checks each DM arrived exactly once."""
+    seeded reminder is sent (or given up), and checks each DM arrived exactly once. With
+    `replicas`, that many run at once each round, as replicas' schedules would."""
     from bench.data import SweepRun
     from bench.load import BOT_TOKEN, DECIDER, DoubleProcess, _base_env
 
@@ -171,16 +172,19 @@ def run_sweep(_sweep: str, database_url: str, count: int, kind: str = "stale",
     try:
         deadline = started + max(120, count / 10)
         while time.perf_counter() < deadline:
-            done = subprocess.run([sys.executable, "-m", "bot.cli", "reminders", "run-due"],
-                                  cwd="/tmp", env=env, capture_output=True, text=True,
-                                  check=False)
-            invocations += 1
-            if done.returncode != 0:
-                raise RuntimeError(f"run-due failed: {done.stderr[-800:]}")
+            running = [subprocess.Popen([sys.executable, "-m", "bot.cli", "reminders", "run-due"],
+                                        cwd="/tmp", env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+                       for _ in range(replicas)]
+            outputs = [(one.communicate()[1], one.returncode) for one in running]
+            invocations += replicas
+            for stderr, code in outputs:
+                if code != 0:
+                    raise RuntimeError(f"run-due failed: {stderr[-800:]}")
             states = reminder_states(database_url)
             if not states.get("pending") and not states.get("claimed"):
                 break
-            if not re.search(r"sent [1-9]", done.stderr):
+            if not any(re.search(r"sent [1-9]", stderr) for stderr, _ in outputs):
                 time.sleep(0.5)  # rate limited: pending again after Retry-After
         seconds = time.perf_counter() - started
         posts = double.ask("posts")
@@ -204,6 +208,7 @@ def run_sweep(_sweep: str, database_url: str, count: int, kind: str = "stale",
         dm_seconds=(max(dm_done) - started_wall) if dm_done else float("nan"),
         other_posts=sum(n for c, n in posts["accepted"].items()
                         if c not in expected and c not in dm_channels),
+        replicas=replicas,
     )
 
 

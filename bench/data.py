@@ -210,16 +210,17 @@ class SweepRun:
     kind: str = "stale"
     dm_seconds: float = 0.0  # until the last reminder DM was accepted
     other_posts: int = 0  # posts that were not reminder DMs (revisit notes in threads)
+    replicas: int = 1  # `run-due` processes sweeping at once
 
 
 def time_sweep(database_url: str, reminders: int, kind: str = "stale",
-               per_recipient: int = 5) -> SweepRun | str:
+               per_recipient: int = 5, replicas: int = 1) -> SweepRun | str:
     from bench import adapters
 
     sweep = adapters.reminder_sweep()
     if sweep is None:
         return NOT_BUILT
-    return adapters.run_sweep(sweep, database_url, reminders, kind, per_recipient)
+    return adapters.run_sweep(sweep, database_url, reminders, kind, per_recipient, replicas)
 
 
 # -- sync sessions on a thread against an async engine -----------------------------------

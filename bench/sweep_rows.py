@@ -51,6 +51,8 @@ def main() -> int:
     parser.add_argument("--stale", type=int, default=10_000)
     parser.add_argument("--revisit", type=int, default=300)
     parser.add_argument("--per-recipient", type=int, default=5)
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="run-due processes sweeping at once (as replicas would)")
     args = parser.parse_args()
     for dialect in args.databases:
         url = private_copy(dialect, args.requests)
@@ -59,7 +61,7 @@ def main() -> int:
             for kind, count in (("stale", args.stale), ("revisit", args.revisit)):
                 if count:
                     started = time.perf_counter()
-                    run = data.time_sweep(url, count, kind, args.per_recipient)
+                    run = data.time_sweep(url, count, kind, args.per_recipient, args.replicas)
                     print(_sweep_line(run), f"[{time.perf_counter() - started:.1f} s wall]",
                           flush=True)
         finally:
