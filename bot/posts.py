@@ -8,7 +8,7 @@ so a card or question never shows stale facts, and what Slack answers is recorde
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -158,6 +158,13 @@ def queue_similar(session: Session, request: Request, found: Sequence[Suggestion
                                purpose=SIMILAR)]
 
 
+HOME_REFRESH_INTERVAL = timedelta(seconds=2)
+"""A user's App Home is refreshed for others' changes at most this often: in a burst
+(each filing refreshes its rep's and its decider's home) one publish every two seconds
+carries them all, where one each cost a whole App Home and a views.publish call. A user's
+own opens and clicks publish at once (bot/listeners/home.py)."""
+
+
 def outbox_hooks(settings: Settings, now: Callable[[], datetime]) -> outbox.Hooks:
     hooks = outbox.Hooks()
     deciders = list(settings.deciders)
@@ -270,14 +277,24 @@ def outbox_hooks(settings: Settings, now: Callable[[], datetime]) -> outbox.Hook
                           CARD_UPDATE: prepare_card_update, FOLLOW_UP: prepare_follow_up})
     hooks.after_send.update({CARD: card_posted, CARD_BY_DM: card_posted,
                              FOLLOW_UP: follow_up_posted, PERMALINK: permalink_found})
+    refreshed: dict[tuple[str, str], datetime] = {}  # App Homes this process built, when
+
     def prepare_home(session: Session, message: OutboxMessage, args: dict) -> dict | None:
         from bot.listeners.home import home_view
 
         user_id = args["user_id"]
+        key, at = (message.team_id, user_id), now()
+        last = refreshed.get(key)
+        if last is not None and at - last < HOME_REFRESH_INTERVAL:
+            return outbox.LATER  # what changes meanwhile joins this refresh (one per user)
         decider = args.get("decider")
         if decider is None:
             decider = user_id in deciders or has_decided(session, message.team_id, user_id)
-        view = home_view(session, settings, message.team_id, user_id, bool(decider), now())
+        view = home_view(session, settings, message.team_id, user_id, bool(decider), at)
+        if len(refreshed) > 1000:
+            for stale in [k for k, t in refreshed.items() if at - t >= HOME_REFRESH_INTERVAL]:
+                del refreshed[stale]
+        refreshed[key] = at
         return {"user_id": user_id, "view": view.to_dict()}
 
     hooks.prepare[HOME] = prepare_home

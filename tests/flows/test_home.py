@@ -142,3 +142,30 @@ def test_request_customer_shows_everything_one_customer_asked_for(bot, slack, db
 
 def _priority(block: dict) -> float:
     return float(block["text"]["text"].split("priority *")[1].split("*")[0])
+
+
+def test_a_burst_of_filings_refreshes_a_home_once_every_two_seconds_with_all_of_them(
+        bot, slack, db, clock):
+    def refreshes() -> list:
+        return [c for c in slack.calls_to("views.publish") if c.args["user_id"] == REP]
+
+    bot.command("", REP, CHANNEL)
+    submit(bot, opened_view(slack), REP, {"title": "Bulk CSV export"})
+    bot.wait_idle()
+    assert len(refreshes()) == 1
+    for count, title in enumerate(("SAML single sign-on", "Dark mode"), start=2):
+        bot.command("", REP, CHANNEL)
+        submit(bot, opened_view(slack, count=count), REP, {"title": title})
+        bot.wait_idle()
+    bot.deliver_outbox()
+    assert len(refreshes()) == 1  # the two later filings wait for one refresh together
+    assert len([r for r in requests_in(db) if r.thread_ts]) == 3  # their cards went out
+
+    clock.advance(seconds=2)
+    bot.deliver_outbox()
+    assert len(refreshes()) == 2
+    assert titles(refreshes()[-1].args["view"]) == [
+        "#3 Dark mode", "#2 SAML single sign-on", "#1 Bulk CSV export"]
+    # a user's own open is answered at once, whenever the last refresh was
+    open_home(bot, slack, REP)
+    assert len(refreshes()) == 3

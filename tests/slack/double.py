@@ -193,9 +193,11 @@ class SlackDouble:
 
     # -- failures ------------------------------------------------------------------------
     def fail(self, method: str, error: str = "not_in_channel", times: int = 1, status: int = 200,
-             headers: dict[str, str] | None = None) -> None:
-        """The next `times` calls of `method` ("*" for any) answer `{"ok": false, "error": …}`."""
-        self._add_fault(method, _Fault(times, status, {"ok": False, "error": error}, headers or {}))
+             headers: dict[str, str] | None = None, channel: str | None = None) -> None:
+        """The next `times` calls of `method` ("*" for any; to `channel`, when given) answer
+        `{"ok": false, "error": …}`."""
+        self._add_fault(method, _Fault(times, status, {"ok": False, "error": error},
+                                       headers or {}, channel))
 
     def rate_limit(self, method: str, retry_after: int = 1, times: int = 1,
                    channel: str | None = None) -> None:
