@@ -148,6 +148,16 @@ class Database:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._background, self.read, work)
 
+    def analyze(self, tables: tuple[str, ...]) -> None:
+        """Fresh planner statistics after a bulk load (PostgreSQL; SQLite plans without)."""
+        if self.dialect != "postgresql":
+            return
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(text("ANALYZE " + ", ".join(f'"{t}"' for t in tables)))
+        except Exception:  # noqa: BLE001 - the data is in; autovacuum analyses it later
+            log.warning("could not analyse the tables after a bulk load", exc_info=True)
+
     def ping(self) -> None:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))

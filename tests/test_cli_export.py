@@ -144,3 +144,25 @@ def test_a_bad_import_file_fails_with_one_line_and_stores_nothing(db, tmp_path, 
     assert named in lines[0]
     assert result.stdout == ""
     assert requests_stored(db) == 0
+
+
+def test_an_import_leaves_postgresql_with_statistics_of_what_it_added(db, tmp_path):
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite plans without statistics")
+    from sqlalchemy import text
+
+    db.transaction(seed)
+    export_file = tmp_path / "requests.json"
+    export_file.write_text(requestbot(db, tmp_path, "export").stdout, encoding="utf-8")
+    db.transaction(remove_everything)
+
+    def planned_rows() -> float:
+        with db.engine.connect() as connection:
+            return connection.execute(text(
+                "SELECT reltuples FROM pg_class WHERE relname = 'request'")).scalar_one()
+
+    with db.engine.begin() as connection:
+        connection.execute(text("ANALYZE request"))
+    assert planned_rows() == 0
+    assert requestbot(db, tmp_path, "import", str(export_file)).returncode == 0
+    assert planned_rows() == requests_stored(db) == 1
