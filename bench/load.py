@@ -66,6 +66,7 @@ class Server:
         self.workdir = workdir
         self.log_path = workdir / f"{name.replace(' ', '_').replace('/', '_')}-{port}.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self._owed: OwedWork | None = None
 
     @property
     def pid(self) -> int:
@@ -89,6 +90,20 @@ class Server:
                 time.sleep(0.05)
         raise RuntimeError(f"{self.name} did not answer /healthz: {self.log_tail()}")
 
+    @property
+    def owed(self) -> OwedWork | None:
+        """What the bot still owes, read from its database (None for the bare app)."""
+        if self._owed is None and self.database_url is not None:
+            self._owed = OwedWork(self.database_url)
+        return self._owed
+
+    def settle(self) -> float:
+        """`proc.settle` until the server and its worker are idle and owe no job."""
+        return proc.settle(self.pid, self.owed.jobs if self.owed else None)
+
+    def database_cpu(self) -> dict[int, float]:
+        return self.owed.backend_cpu() if self.owed else {}
+
     def log_tail(self, lines: int = 20) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
@@ -96,6 +111,9 @@ class Server:
     def stop(self) -> None:
         """Stops the server and whatever it started: a worker that outlived it would go on
         filing and sending during the next server's phases."""
+        if self._owed is not None:
+            self._owed.close()
+            self._owed = None
         if self.process is not None and self.process.poll() is None:
             children = proc.descendants(self.process.pid)
             self.process.terminate()
@@ -403,21 +421,16 @@ async def send_all(url: str, build: Callable[[int], tuple[str, str]], count: int
 def run_phase(server: Server, label: str, traffic: Traffic, kind: str, count: int,
               concurrency: int) -> Phase:
     url = f"{server.url}/slack/events"
-    owed = OwedWork(server.database_url) if server.database_url else None
-    try:
-        cpu_before = proc.settle(server.pid, owed.jobs if owed else None)
-        db_before = owed.backend_cpu() if owed else {}
-        ack_cpu_before = proc.cpu_seconds(server.pid)
-        driver_before = proc.cpu_seconds(os.getpid())
-        seconds, latencies, statuses = asyncio.run(
-            send_all(url, _builder(traffic, kind), count, concurrency)
-        )
-        driver_cpu = proc.cpu_seconds(os.getpid()) - driver_before
-        cpu_after = proc.settle(server.pid, owed.jobs if owed else None)
-        db_after = owed.backend_cpu() if owed else {}
-    finally:
-        if owed:
-            owed.close()
+    cpu_before = server.settle()
+    db_before = server.database_cpu()
+    ack_cpu_before = proc.cpu_seconds(server.pid)
+    driver_before = proc.cpu_seconds(os.getpid())
+    seconds, latencies, statuses = asyncio.run(
+        send_all(url, _builder(traffic, kind), count, concurrency)
+    )
+    driver_cpu = proc.cpu_seconds(os.getpid()) - driver_before
+    cpu_after = server.settle()
+    db_after = server.database_cpu()
     db_cpu = sum(cpu - db_before.get(pid, 0.0) for pid, cpu in db_after.items())
     return Phase(label, kind, concurrency, count, seconds, latencies, statuses,
                  cpu_after - cpu_before + db_cpu, driver_cpu,
@@ -432,13 +445,14 @@ class OwedWork:
 
     def __init__(self, database_url: str) -> None:
         from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
 
         from bot.db import normalize_url
         from bot.inbox import JobInbox
 
-        self.engine = create_engine(normalize_url(database_url), poolclass=_null_pool())
+        self.engine = create_engine(normalize_url(database_url), poolclass=NullPool)
         inbox = JobInbox.path_beside(database_url)
-        self.inbox = create_engine(f"sqlite:///{inbox}", poolclass=_null_pool()) if inbox else None
+        self.inbox = create_engine(f"sqlite:///{inbox}", poolclass=NullPool) if inbox else None
 
     def jobs(self) -> int:
         from sqlalchemy import text
@@ -478,22 +492,11 @@ class OwedWork:
             self.inbox.dispose()
 
 
-def _null_pool():
-    from sqlalchemy.pool import NullPool
-
-    return NullPool
-
-
 def warm_up(server: Server, traffic: Traffic, kinds: tuple[str, ...], count: int = 40) -> None:
     url = f"{server.url}/slack/events"
     for kind in kinds:
         asyncio.run(send_all(url, _builder(traffic, kind), count, 4))
-    owed = OwedWork(server.database_url) if server.database_url else None
-    try:
-        proc.settle(server.pid, owed.jobs if owed else None)
-    finally:
-        if owed:
-            owed.close()
+    server.settle()
 
 
 def wait_for_pool(database_url: str, timeout: float = 60, after_id: int = 0
