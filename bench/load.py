@@ -220,7 +220,7 @@ def _request_view() -> dict[str, Any]:
     from models import RequestSource
 
     context = RequestModalContext(source=RequestSource.COMMAND, channel_id=CHANNEL)
-    return request_modal(RequestPrefill(), context.model_dump_json()).to_dict()
+    return request_modal(RequestPrefill(), context.model_dump_json())
 
 
 def _state(view: dict[str, Any], values: dict[str, str | None]) -> dict[str, Any]:

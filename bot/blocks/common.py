@@ -103,3 +103,24 @@ def date_input(field: Field, label: str, *, initial: date | None = None,
             action_id=field, initial_date=initial.isoformat() if initial else None
         ),
     )
+
+
+def set_initial(element: dict[str, Any], initial: object) -> None:
+    """Gives a serialised input element (one of the four above) its initial value, as its
+    builder would have: the request modal's fixed parts are serialised once and filled in
+    (tests/slack/test_request_modal.py checks the two agree)."""
+    if initial is None or initial == "":
+        return
+    kind = element["type"]
+    if kind == "plain_text_input":
+        element["initial_value"] = str(initial)[: element.get("max_length", 3000)]
+    elif kind == "number_input":
+        element["initial_value"] = str(initial)
+    elif kind == "static_select":
+        chosen = next((o for o in element["options"] if o["value"] == initial), None)
+        if chosen is not None:
+            element["initial_option"] = chosen
+    elif kind == "datepicker":
+        element["initial_date"] = initial.isoformat()  # type: ignore[attr-defined]
+    else:
+        raise ValueError(f"no initial value for a {kind} element")

@@ -106,7 +106,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                                 extra_blocks=similar_in_modal(found))
         try:
             await deps.api.call(team, "views.update", view_id=view.get("id"),
-                                hash=view.get("hash"), view=updated.to_dict())
+                                hash=view.get("hash"), view=updated)
         except Exception:  # noqa: BLE001 - the rep typed on meanwhile; the next update wins
             log.info("could not show similar requests in the modal", extra={"team": team})
 
@@ -167,8 +167,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             prefill = typed_prefill(view)
             prefill.notes = [f"Fix this first, then press Add again: {problems}"]
             await deps.api.call(team, "views.update", view_id=view.get("id"),
-                                view=request_modal(prefill, view.get("private_metadata") or "")
-                                .to_dict())
+                                view=request_modal(prefill, view.get("private_metadata") or ""))
             return
         policy = ReminderPolicy.from_settings(deps.settings)
 
