@@ -18,7 +18,10 @@ class OutboxMessage(TeamScoped, Base):
     """
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_message_state_next_attempt_at", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_message_state_next_attempt_at", "state", "next_attempt_at"),
+        Index("ix_outbox_message_state_claimed_at", "state", "claimed_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     request_id: Mapped[int | None] = mapped_column(

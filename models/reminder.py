@@ -32,7 +32,10 @@ class Reminder(TeamScoped, Base):
     """A durable reminder; a sweep claims due rows before sending and marks them sent after."""
 
     __tablename__ = "reminder"
-    __table_args__ = (Index("ix_reminder_state_due_at", "state", "due_at"),)
+    __table_args__ = (
+        Index("ix_reminder_state_due_at", "state", "due_at"),
+        Index("ix_reminder_state_claimed_at", "state", "claimed_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))

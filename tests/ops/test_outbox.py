@@ -166,3 +166,34 @@ def test_a_post_claimed_by_another_sender_while_it_was_built_is_left_to_that_sen
                                                           now=now)) == []
     [row] = rows(db, [mine])
     assert (row.claimed_by, row.attempts) == ("other", 1)
+
+
+def test_an_expired_claim_is_found_through_an_index_not_by_reading_every_claimed_row(bot, db):
+    """Posts waiting their turn in a busy channel are claimed rows, thousands in a burst;
+    every claim also looks for expired claims among them."""
+    from sqlalchemy import insert, text
+
+    from bot.reminders.store import _due as due_reminders
+    from models import Reminder
+
+    now = bot.clock.now()
+    row = {"team_id": TEAM_ID, "claimed_by": "w", "claimed_at": now}
+    states = ["sent"] * 3000 + ["claimed"] * 300
+    db.transaction(lambda s: s.execute(insert(OutboxMessage), [
+        {**row, "state": state, "purpose": "dm", "method": "chat.postMessage", "args": {}}
+        for state in states]))
+    db.transaction(lambda s: s.execute(insert(Reminder), [
+        {**row, "state": state, "kind": "stale", "due_at": now} for state in states]))
+    explain = "EXPLAIN" if db.dialect == "postgresql" else "EXPLAIN QUERY PLAN"
+    queries = {"ix_outbox_message_state_claimed_at": outbox._due(now, None, 100),
+               "ix_reminder_state_claimed_at": select(Reminder).where(due_reminders(now))}
+    with db.engine.connect() as connection:
+        if db.dialect == "postgresql":  # as autovacuum would (the bot never analyses SQLite)
+            connection.execute(text("ANALYZE"))
+        for index, query in queries.items():
+            compiled = query.compile(db.engine)
+            parameters = (tuple(compiled.params[k] for k in compiled.positiontup)
+                          if compiled.positiontup else compiled.params)
+            plan = " ".join(str(row) for row in connection.exec_driver_sql(
+                f"{explain} {compiled}", parameters))
+            assert index in plan, plan
