@@ -163,6 +163,30 @@ HOME_REFRESH_INTERVAL = timedelta(seconds=2)
 (each filing refreshes its rep's and its decider's home) one publish every two seconds
 carries them all, where one each cost a whole App Home and a views.publish call. A user's
 own opens and clicks publish at once (bot/listeners/home.py)."""
+CARD_UPDATE_INTERVAL = timedelta(seconds=2)
+"""A request's card is updated at most this often: a burst of answers in its thread is
+one chat.update every two seconds with all of them (a waiting update is replaced by the
+next, `queue_card_update`), not one card built and sent per answer against chat.update's
+limit of about 50 a minute."""
+
+
+class BuiltLately:
+    """What this process built within `interval`, and when: such a thing waits (the outbox
+    row stays due and what changes meanwhile joins it)."""
+
+    def __init__(self, interval: timedelta) -> None:
+        self.interval = interval
+        self._built: dict[tuple[str, str | int], datetime] = {}
+
+    def wait(self, key: tuple[str, str | int], at: datetime) -> bool:
+        last = self._built.get(key)
+        return last is not None and at - last < self.interval
+
+    def built(self, key: tuple[str, str | int], at: datetime) -> None:
+        if len(self._built) > 1000:
+            for old in [k for k, t in self._built.items() if at - t >= self.interval]:
+                del self._built[old]
+        self._built[key] = at
 
 
 def outbox_hooks(settings: Settings, now: Callable[[], datetime]) -> outbox.Hooks:
@@ -218,11 +242,17 @@ def outbox_hooks(settings: Settings, now: Callable[[], datetime]) -> outbox.Hook
                 "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": args["text"]}},
                            *card.blocks]}
 
+    updated = BuiltLately(CARD_UPDATE_INTERVAL)
+
     def prepare_card_update(session: Session, message: OutboxMessage, args: dict) -> dict | None:
+        key, at = (message.team_id, message.request_id or 0), now()
+        if updated.wait(key, at):
+            return outbox.LATER
         request = request_of(session, message)
         if request is None or request.card_ts is None or request.card_channel_id is None:
             return None  # the card is posted with the latest facts anyway
         card = request_card(request_facts(session, request, currencies), deciders)
+        updated.built(key, at)
         return {"channel": request.card_channel_id, "ts": request.card_ts, **card.args()}
 
     def prepare_follow_up(session: Session, message: OutboxMessage, args: dict) -> dict | None:
@@ -277,24 +307,20 @@ def outbox_hooks(settings: Settings, now: Callable[[], datetime]) -> outbox.Hook
                           CARD_UPDATE: prepare_card_update, FOLLOW_UP: prepare_follow_up})
     hooks.after_send.update({CARD: card_posted, CARD_BY_DM: card_posted,
                              FOLLOW_UP: follow_up_posted, PERMALINK: permalink_found})
-    refreshed: dict[tuple[str, str], datetime] = {}  # App Homes this process built, when
+    refreshed = BuiltLately(HOME_REFRESH_INTERVAL)
 
     def prepare_home(session: Session, message: OutboxMessage, args: dict) -> dict | None:
         from bot.listeners.home import home_view
 
         user_id = args["user_id"]
         key, at = (message.team_id, user_id), now()
-        last = refreshed.get(key)
-        if last is not None and at - last < HOME_REFRESH_INTERVAL:
+        if refreshed.wait(key, at):
             return outbox.LATER  # what changes meanwhile joins this refresh (one per user)
         decider = args.get("decider")
         if decider is None:
             decider = user_id in deciders or has_decided(session, message.team_id, user_id)
         view = home_view(session, settings, message.team_id, user_id, bool(decider), at)
-        if len(refreshed) > 1000:
-            for stale in [k for k, t in refreshed.items() if at - t >= HOME_REFRESH_INTERVAL]:
-                del refreshed[stale]
-        refreshed[key] = at
+        refreshed.built(key, at)
         return {"user_id": user_id, "view": view.to_dict()}
 
     hooks.prepare[HOME] = prepare_home

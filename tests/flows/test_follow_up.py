@@ -148,3 +148,21 @@ def test_someone_else_cannot_edit_the_request(bot, slack, db):
     assert notice.args["user"] == OTHER_REP and "Only" in notice.args["text"]
     bot.wait_idle()
     assert slack.calls_to("views.open") == []
+
+
+def test_a_burst_of_answers_updates_the_card_once_every_two_seconds_with_all_of_them(
+        bot, slack, db, clock):
+    thread, _ = file_request(bot, slack)
+    slack.reset()
+    for text in ("4 customers asking", "about $75k ARR", "it's blocking the Acme deal"):
+        reply(bot, text, thread)
+        bot.wait_idle()
+    bot.deliver_outbox()
+    [update] = slack.calls_to("chat.update")  # the first answer's, at once
+    assert "$75,000" not in all_text(update)
+    assert len(slack.calls_to("chat.postMessage")) == 3  # each answer is acknowledged at once
+
+    clock.advance(seconds=2)
+    bot.deliver_outbox()
+    first, second = slack.calls_to("chat.update")  # the two later answers, together
+    assert "$75,000" in all_text(second) and "Acme" in all_text(second)
