@@ -368,7 +368,7 @@ def _index(session: Session, request_ids: list[int], customer_ids: list[int]) ->
     """What filing a request stores beside its rows, which bulk inserts skip: match keys for
     the similar-request lookup, and (before the commit) demand totals and scores. Written
     with statements, so the imported `updated_at` stays as it was."""
-    from bot.services.similar import keys_of, matcher_for
+    from bot.services.similar import match_key_rows, matcher_for
 
     matcher = matcher_for("lexical")
     for start in range(0, len(request_ids), CHUNK):
@@ -380,8 +380,7 @@ def _index(session: Session, request_ids: list[int], customer_ids: list[int]) ->
             session.execute(update(_request).where(_request.c.id == rid).values(
                 similarity_vector=matcher.vector(title, problem),
                 updated_at=_request.c.updated_at))
-            keys += [{"team_id": team_id, "request_id": rid, "key": key[:64]}
-                     for key in keys_of(matcher, title, problem)]
+            keys += match_key_rows(matcher, team_id, rid, title, problem)
         if keys:
             session.execute(insert(RequestMatchKey.__table__), keys)
     touch(session, request_ids, customer_ids)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from sqlalchemy import Subquery, delete, func, select, union_all
+from sqlalchemy import Subquery, delete, func, insert, select, union_all
 from sqlalchemy.orm import Session
 
 from bot.similarity import Matcher, get_matcher, top_matches
@@ -17,6 +18,7 @@ MAX_CANDIDATES = 2000
 """Requests sharing the most keys with the query are scored; the lexical matcher scores
 nothing above its threshold without a shared key, so on a big table this loses little."""
 SEMANTIC_CANDIDATES = 20_000
+KEY_LENGTH = 64  # RequestMatchKey.key
 KEY_ROWS = 500
 """A lookup reads at most this many rows of one key (every row of a key on fewer requests)."""
 LIGHT_KEY_ROWS = 100
@@ -32,16 +34,27 @@ def matcher_for(kind: str) -> Matcher:
 
 
 def keys_of(matcher: Matcher, title: str, problem: str | None) -> list[str]:
+    """The text's match keys as they are stored and looked up (cut to the column's length)."""
     match_keys = getattr(matcher, "match_keys", None)
-    return list(dict.fromkeys(match_keys(title, problem))) if match_keys else []
+    if not match_keys:
+        return []
+    return list(dict.fromkeys(key[:KEY_LENGTH] for key in match_keys(title, problem)))
+
+
+def match_key_rows(matcher: Matcher, team_id: str, request_id: int, title: str,
+                   problem: str | None) -> list[dict[str, Any]]:
+    """A request's match key rows, for an INSERT (filing, editing and importing)."""
+    return [{"team_id": team_id, "request_id": request_id, "key": key}
+            for key in keys_of(matcher, title, problem)]
 
 
 def index_request(session: Session, request: Request, matcher: Matcher) -> None:
     """Stores the request's vector and match keys (again, after its text changed)."""
     request.similarity_vector = matcher.vector(request.title, request.problem)
     session.execute(delete(RequestMatchKey).where(RequestMatchKey.request_id == request.id))
-    for key in keys_of(matcher, request.title, request.problem):
-        session.add(RequestMatchKey(team_id=request.team_id, request_id=request.id, key=key[:64]))
+    rows = match_key_rows(matcher, request.team_id, request.id, request.title, request.problem)
+    if rows:
+        session.execute(insert(RequestMatchKey), rows)
     session.flush()
 
 
