@@ -8,10 +8,9 @@ import os
 import socket
 import time
 import uuid
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -188,11 +187,6 @@ class DeliveryReport:
 PACED_METHODS = frozenset({"chat.postMessage"})
 DELIVERY_SECONDS = 60.0  # one delivery stops claiming after this
 HOLD_LIMIT = outbox.CLAIM_TTL.total_seconds() / 2  # a claim held longer is given back unsent
-POSTS_AHEAD = int(HOLD_LIMIT / 2)
-"""Posts one process keeps claimed for one conversation: what goes out at one a second well
-within the hold limit. Posts beyond wait in the database for their turn (`keep_to_turns`):
-held here, they were given back at the hold limit and built again at every claim, a dozen
-times over for a backlog of a thousand posts in one busy channel."""
 
 
 def conversation_of(call: outbox.ClaimedCall) -> str | None:
@@ -229,7 +223,6 @@ class OutboxSender:
         self.recorder = Recorder(db)
         self.handoff: Callable[[], None] | None = None  # a worker process sends instead
         self._delivering_all: set[Drain[outbox.ClaimedCall]] = set()
-        self._posts_claimed: Counter[str] = Counter()  # per conversation, not yet sent
 
     async def deliver(self, ids: list[int] | None = None, *,
                       wait_for_retries: bool = False) -> DeliveryReport:
@@ -252,7 +245,7 @@ class OutboxSender:
                 calls, full = await self.db.run_background(lambda s: outbox.claim_due(
                     s, self.hooks, worker=self.worker, now=self.now(), ids=ids,
                     limit=self.batch))
-                return Batch(await self.keep_to_turns(calls), full)
+                return Batch(calls, full)
             # SQLite has one writer: the posts are built before the claim takes the lock
             prepared, full = await self.db.run_read(lambda s: outbox.prepare_due(
                 s, self.hooks, now=self.now(), ids=ids, limit=self.batch))
@@ -260,7 +253,7 @@ class OutboxSender:
                 return Batch([], full)
             calls = await self.db.run_background(lambda s: outbox.claim_prepared(
                 s, prepared, worker=self.worker, now=self.now()))
-            return Batch(await self.keep_to_turns(calls), full)
+            return Batch(calls, full)
 
         async def send(conversation: str | None, calls: list[outbox.ClaimedCall],
                        claimed_at: float) -> None:
@@ -287,77 +280,35 @@ class OutboxSender:
             return None
         return asyncio.create_task(self.deliver())
 
-    async def keep_to_turns(self, calls: list[outbox.ClaimedCall]) -> list[outbox.ClaimedCall]:
-        """The claimed calls to send now. A post to a conversation that has POSTS_AHEAD
-        claimed here already is given back, due when its turn nears (one second a post
-        ahead of it); posts given back together come due in the order they were queued."""
-        keep: list[outbox.ClaimedCall] = []
-        later: dict[int, float] = {}  # call id: seconds until its turn
-        deferred: Counter[str] = Counter()
-        for call in calls:
-            conversation = conversation_of(call)
-            if conversation is None or call.method not in PACED_METHODS:
-                keep.append(call)
-                continue
-            ahead = self._posts_claimed[conversation] + deferred[conversation]
-            if ahead < POSTS_AHEAD:
-                self._posts_claimed[conversation] += 1
-                keep.append(call)
-                continue
-            deferred[conversation] += 1
-            later[call.id] = (ahead - POSTS_AHEAD + 1) * self.api.pacer.interval
-        if later:
-            now = self.now()
-            await self.recorder.write(lambda s: outbox.release(
-                s, [call for call in calls if call.id in later], worker=self.worker,
-                until={i: now + timedelta(seconds=wait) for i, wait in later.items()}))
-        return keep
-
-    def _posts_done(self, conversation: str | None, count: int) -> None:
-        if conversation is None or not count:
-            return
-        left = self._posts_claimed[conversation] - count
-        if left > 0:
-            self._posts_claimed[conversation] = left
-        else:
-            del self._posts_claimed[conversation]
-
     async def _send_in_order(self, conversation: str | None, calls: list[outbox.ClaimedCall],
                              claimed_at: float, report: DeliveryReport,
                              drain: Drain[outbox.ClaimedCall]) -> None:
-        posts = sum(call.method in PACED_METHODS for call in calls)
-        try:
-            async with self.api.pacer.lane(conversation) as lane:
-                for i, call in enumerate(calls):
-                    if time.monotonic() - claimed_at > HOLD_LIMIT:  # before another sender may take it
-                        await self._release(calls[i:], self.now())
-                        return
-                    async with lane.turn(paced=call.method in PACED_METHODS):
-                        result, failure = await attempt(self.api, call.team_id, call.method, call.args)
-                    if call.method in PACED_METHODS:
-                        posts -= 1
-                        self._posts_done(conversation, 1)
-                    if failure is None:
-                        await self.recorder.add(self._record_sent, (call, result))
-                        report.sent.append(call.id)
-                        if call.purpose in self.hooks.after_send:
-                            drain.unlocked()  # e.g. a card's thread replies may go now
-                        continue
-                    await self._failed(call, failure, report)
-                    if failure.permanent:
-                        if call.purpose in self.hooks.on_permanent_failure:
-                            drain.unlocked()  # e.g. a DM instead
-                        continue
-                    if failure.retry_after:
-                        lane.hold(failure.retry_after)  # this conversation only
-                    delay = outbox.retry_delay(call.attempts, failure.retry_after)
-                    if failure.error == "ratelimited":  # soon: this delivery waits for it
-                        drain.retry_in(delay.total_seconds())
-                    # what follows in this conversation waits with it, so it keeps its order
-                    await self._release(calls[i + 1:], self.now() + delay)
+        async with self.api.pacer.lane(conversation) as lane:
+            for i, call in enumerate(calls):
+                if time.monotonic() - claimed_at > HOLD_LIMIT:  # before another sender may take it
+                    await self._release(calls[i:], self.now())
                     return
-        finally:  # what was not sent was given back
-            self._posts_done(conversation, posts)
+                async with lane.turn(paced=call.method in PACED_METHODS):
+                    result, failure = await attempt(self.api, call.team_id, call.method, call.args)
+                if failure is None:
+                    await self.recorder.add(self._record_sent, (call, result))
+                    report.sent.append(call.id)
+                    if call.purpose in self.hooks.after_send:
+                        drain.unlocked()  # e.g. a card's thread replies may go now
+                    continue
+                await self._failed(call, failure, report)
+                if failure.permanent:
+                    if call.purpose in self.hooks.on_permanent_failure:
+                        drain.unlocked()  # e.g. a DM instead
+                    continue
+                if failure.retry_after:
+                    lane.hold(failure.retry_after)  # this conversation only
+                delay = outbox.retry_delay(call.attempts, failure.retry_after)
+                if failure.error == "ratelimited":  # soon: this delivery waits for it
+                    drain.retry_in(delay.total_seconds())
+                # what follows in this conversation waits with it, so it keeps its order
+                await self._release(calls[i + 1:], self.now() + delay)
+                return
 
     def _record_sent(self, session: Session,
                      sent: list[tuple[outbox.ClaimedCall, dict[str, Any]]]) -> list[bool]:

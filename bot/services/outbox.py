@@ -8,7 +8,7 @@ an expired claim (a process that died mid-send) is picked up again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -257,22 +257,20 @@ def _locked(session: Session, ids: list[int]) -> list[OutboxMessage | None]:
     return [found.get(i) for i in ids]
 
 
-def release(session: Session, calls: Iterable[ClaimedCall], *, worker: str,
-            until: datetime | Mapping[int, datetime]) -> None:
-    """Claimed but not sent: pending again from `until` (one time, or one per call id), the
-    attempt not counted (what follows a rate-limited post in its conversation, a claim held
-    too long, a post whose conversation has enough claimed already)."""
-    query = select(OutboxMessage).where(OutboxMessage.id.in_([call.id for call in calls]))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    for message in session.scalars(query):
-        if message.state != DeliveryState.CLAIMED or message.claimed_by != worker:
+def release(session: Session, calls: Iterable[ClaimedCall], *, worker: str, until: datetime
+            ) -> None:
+    """Claimed but not sent: pending again from `until`, the attempt not counted (what
+    follows a rate-limited post in its conversation, or a claim held too long)."""
+    for call in calls:
+        message = session.get(OutboxMessage, call.id, with_for_update=True)
+        if (message is None or message.state != DeliveryState.CLAIMED
+                or message.claimed_by != worker):
             continue
         message.state = DeliveryState.PENDING
         message.claimed_by = None
         message.claimed_at = None
         message.attempts = max(message.attempts - 1, 0)
-        message.next_attempt_at = until if isinstance(until, datetime) else until[message.id]
+        message.next_attempt_at = until
 
 
 def record_failure(

@@ -197,28 +197,3 @@ def test_an_expired_claim_is_found_through_an_index_not_by_reading_every_claimed
             plan = " ".join(str(row) for row in connection.exec_driver_sql(
                 f"{explain} {compiled}", parameters))
             assert index in plan, plan
-
-
-def test_a_backlog_in_one_conversation_waits_for_its_turn_in_the_database(bot, slack, db, clock,
-                                                                          monkeypatch):
-    """Claimed, a post waits in its conversation's lane and is given back at the hold limit
-    to be built again; beyond POSTS_AHEAD a post stays unclaimed, due when its turn nears."""
-    import bot.slack_api as slack_api
-
-    monkeypatch.setattr(slack_api, "POSTS_AHEAD", 4)
-    bot.deps.api.pacer = Pacer(0.05)
-    texts = [f"post {n}" for n in range(10)]
-    ids = queue_dms(bot, *((REP, text) for text in texts), (OTHER_REP, "hello"))
-    report = bot.deliver_outbox()
-    assert sorted(report.sent) == ids[:4] + ids[-1:]  # the others' conversation goes alongside
-    waiting = rows(db, ids[4:-1])
-    assert [(r.state, r.attempts) for r in waiting] == [("pending", 0)] * 6
-    due = [r.next_attempt_at for r in waiting]
-    assert due == sorted(due) and due[0] > clock.now()  # in the order queued, not yet
-    assert bot.deliver_outbox().sent == []
-
-    for _ in range(3):
-        clock.advance(seconds=1)
-        bot.deliver_outbox()
-    assert [c.args["text"] for c in accepted(dms(slack, REP))] == texts  # once each, in order
-    assert all(r.state == "sent" and r.attempts == 1 for r in rows(db, ids))
