@@ -44,7 +44,7 @@ def test_socket_mode_connects_and_answers_a_command_with_the_same_listeners(
     fields = dict(parse_qsl(slash_command("", REP, CHANNEL)[0]))
     ack = socket.wait_for_ack(socket.send("slash_commands", fields))
     assert not ack.get("payload")  # an empty ack: the modal opens instead
-    [call] = slack.wait_for("views.open", timeout=10)
+    [call] = slack.wait_for("views.open", timeout=30)
     assert call.args["trigger_id"] == fields["trigger_id"]
     view = call.response["view"]
     assert view["callback_id"] == Callback.REQUEST_MODAL
@@ -55,7 +55,7 @@ def test_socket_mode_connects_and_answers_a_command_with_the_same_listeners(
     )[0]))["payload"])
     ack = socket.wait_for_ack(socket.send("interactive", payload))
     assert not ack.get("payload")
-    [card] = slack.wait_for("chat.postMessage", timeout=10)
+    [card] = slack.wait_for("chat.postMessage", timeout=30)
     assert card.args["channel"] == CHANNEL and "Bulk CSV export" in card.args["text"]
     assert [r.title for r in requests_in(db)] == ["Bulk CSV export"]
 
@@ -64,7 +64,7 @@ def test_socket_mode_answers_inline_errors_in_the_ack(socket_bot, socket, slack,
     socket.wait_connected()
     fields = dict(parse_qsl(slash_command("", REP, CHANNEL)[0]))
     socket.wait_for_ack(socket.send("slash_commands", fields))
-    view = slack.wait_for("views.open", timeout=10)[0].response["view"]
+    view = slack.wait_for("views.open", timeout=30)[0].response["view"]
     payload = json.loads(dict(parse_qsl(view_submission(
         view["callback_id"], state_for(view, {"title": "   "}), view["private_metadata"], REP,
         view=view,
