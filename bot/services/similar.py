@@ -18,7 +18,7 @@ MAX_CANDIDATES = 2000
 """Requests sharing the most keys with the query are scored; the lexical matcher scores
 nothing above its threshold without a shared key, so on a big table this loses little."""
 SEMANTIC_CANDIDATES = 20_000
-KEY_LENGTH = 64  # RequestMatchKey.key
+KEY_LENGTH: int = RequestMatchKey.__table__.c.key.type.length  # type: ignore[attr-defined]
 KEY_ROWS = 500
 """A lookup reads at most this many rows of one key (every row of a key on fewer requests)."""
 LIGHT_KEY_ROWS = 100
