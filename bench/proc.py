@@ -101,6 +101,31 @@ def settle(pid: int, owed: Callable[[], int] | None = None, quiet_seconds: float
     return last
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent on anything but idle and I/O wait."""
+    with open("/proc/stat") as stat:
+        user, nice, system, idle, iowait, irq, softirq, steal = map(
+            int, stat.readline().split()[1:9])
+    return (user + nice + system + irq + softirq) / CLOCK_TICKS
+
+
+def wait_for_quiet_machine(busy_fraction: float = 0.1, window: float = 2.0,
+                           timeout: float = 180.0) -> float:
+    """Waits until the machine, all its cores together, has used under `busy_fraction` of
+    one core over `window` seconds (`timeout` at most); returns the seconds waited. After
+    the load phases PostgreSQL vacuums and checkpoints what they wrote, and a server may
+    still be exiting: a data path timed meanwhile measures that too."""
+    started = time.monotonic()
+    last = machine_busy_seconds()
+    while time.monotonic() - started < timeout:
+        time.sleep(window)
+        now = machine_busy_seconds()
+        if now - last <= busy_fraction * window:
+            break
+        last = now
+    return time.monotonic() - started
+
+
 class PeakMemory:
     """Polls a running process's VmHWM (the kernel keeps the peak; polling only has to
     catch the process before it exits)."""

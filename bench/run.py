@@ -205,6 +205,10 @@ def run_data(results: Results) -> None:
     for dialect in plan.databases:
         row: dict[str, Any] = {}
         results.data[dialect] = row
+        waited = proc.wait_for_quiet_machine()
+        if waited > 5:
+            results.notes.append(f"data on {dialect}: waited {waited:.0f} s for the machine "
+                                 "to go quiet first")
         try:
             url, seconds = datagen.ensure_dataset(dialect, spec, progress=_progress)
             small_url, _ = datagen.ensure_dataset(dialect, small, progress=_progress)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -54,23 +57,51 @@ def _changes(changes: list[str], decided_on: date) -> str:
     return f"*Since {decided_on:%d %b %Y}:*\n" + "\n".join(f"• {c}" for c in changes)
 
 
-def _snooze_stop(reminder_id: int) -> list[ButtonElement]:
-    value = str(reminder_id)
-    return [
-        ButtonElement(text="Snooze 1 week", action_id=f"{Action.SNOOZE_REMINDER}_week",
-                      value=value),
-        ButtonElement(text="Snooze 1 month", action_id=f"{Action.SNOOZE_REMINDER}_month",
-                      value=value),
-        ButtonElement(text="Stop reminders", action_id=Action.STOP_REMINDERS, value=value),
-    ]
+@dataclass(frozen=True)
+class Button:
+    text: str
+    action_id: str
+    style: str | None = None
 
 
-def _message(text: str, sections: list[str], buttons: list[ButtonElement],
+DECIDE = Button("Decide", Action.DECIDE, "primary")
+SNOOZE_STOP = (
+    Button("Snooze 1 week", f"{Action.SNOOZE_REMINDER}_week"),
+    Button("Snooze 1 month", f"{Action.SNOOZE_REMINDER}_month"),
+    Button("Stop reminders", Action.STOP_REMINDERS),
+)
+
+
+def _snooze_stop(reminder_id: int) -> list[tuple[Button, str]]:
+    return [(button, str(reminder_id)) for button in SNOOZE_STOP]
+
+
+@lru_cache(maxsize=1)
+def _section() -> dict[str, Any]:
+    return SectionBlock(text=MarkdownTextObject(text="-")).to_dict()
+
+
+@lru_cache(maxsize=16)
+def _actions(buttons: tuple[Button, ...]) -> dict[str, Any]:
+    return ActionsBlock(block_id="-", elements=[
+        ButtonElement(text=b.text, action_id=b.action_id, value="-", style=b.style)
+        for b in buttons]).to_dict()
+
+
+def _message(text: str, sections: list[str], buttons: list[tuple[Button, str]],
              block_id: str) -> Message:
-    blocks: list = [SectionBlock(text=MarkdownTextObject(text=s[:SECTION_MAX])) for s in sections]
+    """The blocks are serialised by slack-sdk once per set of buttons and filled in for each
+    reminder (the sweep builds thousands: 0.3 ms each through slack-sdk, about a tenth of
+    sending one); tests/slack/test_reminder_blocks.py checks they equal slack-sdk's own."""
+    section = _section()
+    blocks = [{**section, "text": {**section["text"], "text": s[:SECTION_MAX]}}
+              for s in sections]
     if buttons:
-        blocks.append(ActionsBlock(block_id=block_id, elements=buttons))
-    return Message(text=text, blocks=[b.to_dict() for b in blocks])
+        actions = _actions(tuple(button for button, _ in buttons))
+        blocks.append({**actions, "block_id": block_id, "elements": [
+            {**element, "text": dict(element["text"]), "value": value}
+            for element, (_, value) in zip(actions["elements"], buttons, strict=True)]})
+    return Message(text=text, blocks=blocks)
 
 
 def revisit_reminder(reminder_id: int, facts: RequestFacts, decision: Decision,
@@ -78,9 +109,8 @@ def revisit_reminder(reminder_id: int, facts: RequestFacts, decision: Decision,
     request = facts.request
     text = f"Time to revisit your decision on #{request.id} {escape(request.title)}"
     buttons = [
-        ButtonElement(text="Keep decision", action_id=Action.KEEP_DECISION,
-                      value=str(reminder_id), style="primary"),
-        ButtonElement(text="Change decision", action_id=Action.DECIDE, value=str(request.id)),
+        (Button("Keep decision", Action.KEEP_DECISION, "primary"), str(reminder_id)),
+        (Button("Change decision", Action.DECIDE), str(request.id)),
         *_snooze_stop(reminder_id),
     ]
     sections = [f":calendar: Time to revisit your decision on {request_link(request)}.",
@@ -95,10 +125,8 @@ def new_evidence_reminder(reminder_id: int, facts: RequestFacts, decision: Decis
     text = (f"New evidence on #{request.id} {escape(request.title)} since you decided "
             f"({labels.status(decision.status)}): " + "; ".join(changes))
     buttons = [
-        ButtonElement(text="Change decision", action_id=Action.DECIDE, value=str(request.id),
-                      style="primary"),
-        ButtonElement(text="Keep decision", action_id=Action.KEEP_DECISION,
-                      value=str(reminder_id)),
+        (Button("Change decision", Action.DECIDE, "primary"), str(request.id)),
+        (Button("Keep decision", Action.KEEP_DECISION), str(reminder_id)),
         *_snooze_stop(reminder_id),
     ]
     sections = [f":chart_with_upwards_trend: Demand behind {request_link(request)} has grown "
@@ -110,8 +138,7 @@ def new_evidence_reminder(reminder_id: int, facts: RequestFacts, decision: Decis
 def stale_reminder(reminder_id: int, facts: RequestFacts, days: int) -> Message:
     request = facts.request
     text = f"#{request.id} {escape(request.title)} has waited {days} days for a decision"
-    buttons = [ButtonElement(text="Decide", action_id=Action.DECIDE, value=str(request.id),
-                             style="primary"), *_snooze_stop(reminder_id)]
+    buttons = [(DECIDE, str(request.id)), *_snooze_stop(reminder_id)]
     sections = [f":hourglass: {request_link(request)} has waited *{days} days* for a decision "
                 f"(filed by {user(request.requested_by)}).", _demand(facts)]
     return _message(text, sections, buttons, f"reminder_{reminder_id}")
@@ -123,8 +150,7 @@ def deal_close_reminder(reminder_id: int, facts: RequestFacts, close_on: date, d
     when = "today" if days_left == 0 else f"in {days_left} day{'s' if days_left != 1 else ''}"
     text = (f"#{request.id} {escape(request.title)} blocks a deal that closes {when} "
             f"({close_on:%d %b %Y}) and has no decision: {at_risk} at risk")
-    buttons = [ButtonElement(text="Decide", action_id=Action.DECIDE, value=str(request.id),
-                             style="primary"), *_snooze_stop(reminder_id)]
+    buttons = [(DECIDE, str(request.id)), *_snooze_stop(reminder_id)]
     sections = [f":rotating_light: {request_link(request)} blocks a deal that closes *{when}* "
                 f"({close_on:%d %b %Y}) and has no decision yet.\n*Revenue at risk:* {at_risk}",
                 _demand(facts)]
@@ -136,8 +162,8 @@ def follow_up_reminder(reminder_id: int, facts: RequestFacts) -> Message:
     wanted = ", ".join(ASKS[q] for q in facts.missing)
     text = (f"Product still needs a few facts to weigh #{request.id} {escape(request.title)}: "
             f"{wanted}")
-    buttons = [ButtonElement(text="Answer", action_id=Action.ANSWER_FOLLOW_UP,
-                             value=str(request.id), style="primary"), *_snooze_stop(reminder_id)]
+    buttons = [(Button("Answer", Action.ANSWER_FOLLOW_UP, "primary"), str(request.id)),
+               *_snooze_stop(reminder_id)]
     sections = [f":wave: Product still needs a few facts to weigh {request_link(request)}:\n"
                 + "\n".join(f"• {ASKS[q]}" for q in facts.missing)
                 + "\nAnswer with the button, or reply in the request's thread in plain words."]
@@ -149,8 +175,7 @@ def info_arrived_reminder(reminder_id: int, facts: RequestFacts, note: str | Non
     text = f"The information you asked for on #{request.id} {escape(request.title)} arrived"
     sections = [f":inbox_tray: The information you asked for on {request_link(request)} "
                 "arrived." + (f"\n{quote(note, 1500)}" if note else ""), _demand(facts)]
-    buttons = [ButtonElement(text="Decide", action_id=Action.DECIDE, value=str(request.id),
-                             style="primary"), *_snooze_stop(reminder_id)]
+    buttons = [(DECIDE, str(request.id)), *_snooze_stop(reminder_id)]
     return _message(text, sections, buttons, f"reminder_{reminder_id}")
 
 

@@ -57,6 +57,12 @@ CSV_FIELDS = (
     "strategic_fit", "reminders_stopped", "created_at", "updated_at",
 )
 CSV_DECISION_FIELDS = DECISION_FIELDS[:-2]  # evidence and reopen conditions are JSON only
+CSV_COLUMNS = (*CSV_FIELDS, *(f"decision_{name}" for name in CSV_DECISION_FIELDS))
+_CUSTOMERS = CSV_FIELDS.index("customers")
+_BY_CURRENCY = CSV_FIELDS.index("revenue_by_currency")
+_CSV_PLAIN_FIELDS = tuple(  # the two lists above are joined in place of a plain cell
+    "id" if name in ("customers", "revenue_by_currency") else name for name in CSV_FIELDS)
+_NO_DECISION = ("",) * len(CSV_DECISION_FIELDS)
 
 _request = Request.__table__
 _ask = RequestCustomer.__table__
@@ -105,15 +111,15 @@ def iter_export_records(session: Session, chunk_size: int = CHUNK, detailed: boo
             .select_from(_ask.outerjoin(_customer, _ask.c.customer_id == _customer.c.id))
             .where(_ask.c.request_id.between(*chunk))
             .order_by(_ask.c.request_id, _ask.c.created_at, _ask.c.id)
-        ))
+        ).all())
         reps = _by_request(session.execute(
             select(_rep).where(_rep.c.request_id.between(*chunk))
             .order_by(_rep.c.request_id, _rep.c.created_at, _rep.c.id)
-        )) if detailed else {}
+        ).all()) if detailed else {}
         decisions = _by_request(session.execute(
             select(_decision).where(_decision.c.request_id.between(*chunk))
             .order_by(_decision.c.request_id, _decision.c.decided_at, _decision.c.id)
-        ))
+        ).all())
         for row in rows:
             yield _record(row, asks.get(row.id, []), reps.get(row.id, []),
                           decisions.get(row.id, []), detailed)
@@ -285,20 +291,24 @@ class _JsonWriter:
 
 
 class _CsvWriter:
+    """A row is a list in CSV_COLUMNS order (csv.writer: DictWriter's mapping of each row
+    back to a list was a seventh of an export's time)."""
+
     def __init__(self, out: TextIO) -> None:
-        columns = [*CSV_FIELDS, *(f"decision_{name}" for name in CSV_DECISION_FIELDS)]
-        self.writer = csv.DictWriter(out, fieldnames=columns)
-        self.writer.writeheader()
+        self.writer = csv.writer(out)
+        self.writer.writerow(CSV_COLUMNS)
 
     def write(self, record: dict[str, Any]) -> None:
-        row = {name: _cell(record[name]) for name in CSV_FIELDS}
-        row["customers"] = "; ".join(record["customers"])
-        row["revenue_by_currency"] = "; ".join(
+        row = [_cell(record[name]) for name in _CSV_PLAIN_FIELDS]
+        row[_CUSTOMERS] = "; ".join(record["customers"])
+        row[_BY_CURRENCY] = "; ".join(
             f"{code} {_number(amount)}" for code, amount in record["revenue_by_currency"].items()
         )
-        decision = record["decision"] or {}
-        for name in CSV_DECISION_FIELDS:
-            row[f"decision_{name}"] = _cell(decision.get(name))
+        decision = record["decision"]
+        if decision is None:
+            row.extend(_NO_DECISION)
+        else:
+            row.extend(_cell(decision[name]) for name in CSV_DECISION_FIELDS)
         self.writer.writerow(row)
 
     def finish(self) -> None:
