@@ -83,17 +83,36 @@ def test_export_json_writes_every_request_on_stdout(db, tmp_path):
 
 def test_export_csv_writes_a_header_and_one_row_per_request(db, tmp_path):
     request_id = db.transaction(seed)
+    undecided = db.transaction(lambda s: _add(s, Request(
+        team_id="T1", title="Dark mode", status="new", source="command", requested_by="U2",
+        reminders_stopped=True, effort_weeks=3, created_at=T0, updated_at=T0)).id)
 
     result = requestbot(db, tmp_path, "export", "--format", "csv")
 
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout, newline="")))
-    assert len(rows) == 1
-    row = rows[0]
+    assert len(rows) == 2
+    row, other = rows
     assert row["id"] == str(request_id) and row["description"] == PROBLEM
     assert row["customers"] == "Acme" and row["revenue"] == "120000"
+    assert row["revenue_by_currency"] == "USD 120000" and row["customer_count"] == "1"
+    assert row["blocker"] == "true" and row["reminders_stopped"] == "false"
+    assert row["effort"] == "" and row["duplicate_of"] == ""
+    assert row["created_at"] == "2026-11-27T10:00:00+00:00"
     assert row["decision_status"] == "planned" and row["decision_rationale"] == "Top ask"
+    assert row["decision_timeline"] == "Q1" and row["decision_target_on"] == ""
     assert row["decision_revisit_at"] == "2027-01-05T09:00:00+00:00"
+    assert other["id"] == str(undecided) and other["reminders_stopped"] == "true"
+    assert other["effort_weeks"] == "3" and other["blocker"] == "" and other["revenue"] == ""
+    assert other["customers"] == "" and other["revenue_by_currency"] == ""
+    assert all(other[f"decision_{name}"] == "" for name in
+               ("status", "rationale", "decided_by", "decided_at", "revisit_at"))
+
+
+def _add(session, thing):
+    session.add(thing)
+    session.flush()
+    return thing
 
 
 def test_export_of_an_empty_database_is_an_empty_array(db, tmp_path):

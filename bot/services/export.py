@@ -63,6 +63,7 @@ _BY_CURRENCY = CSV_FIELDS.index("revenue_by_currency")
 _CSV_PLAIN_FIELDS = tuple(  # the two lists above are joined in place of a plain cell
     "id" if name in ("customers", "revenue_by_currency") else name for name in CSV_FIELDS)
 _NO_DECISION = ("",) * len(CSV_DECISION_FIELDS)
+_AS_IS = frozenset({str, int, type(None)})  # csv.writer writes these as _cell would
 
 _request = Request.__table__
 _ask = RequestCustomer.__table__
@@ -70,6 +71,8 @@ _customer = Customer.__table__
 _rep = RequestRep.__table__
 _decision = Decision.__table__
 _REQUEST_COLUMNS = [column for column in _request.c if column.name != "similarity_vector"]
+_CSV_REQUEST_COLUMNS = [column for column in _REQUEST_COLUMNS
+                        if column.name not in ("follow_up_asked_at", "follow_up_answered_at")]
 _BLOCKING = {Blocker.DEAL_BLOCKER.value, Blocker.CHURN_RISK.value}
 
 
@@ -91,9 +94,16 @@ def iter_export_records(session: Session, chunk_size: int = CHUNK, detailed: boo
                         ) -> Iterator[dict[str, Any]]:
     """Each request's record; `detailed` adds each ask, rep and decision (JSON has them,
     CSV only their sums and the latest decision)."""
+    # CSV reads fewer columns: each datetime and JSON value read costs a conversion
+    request_columns = _REQUEST_COLUMNS if detailed else _CSV_REQUEST_COLUMNS
+    ask_columns = [_ask, _customer.c.crm_id.label("customer_crm_id"),
+                   _customer.c.crm_url.label("customer_crm_url")] if detailed else [
+        _ask.c.request_id, _ask.c.revenue_minor, _ask.c.currency, _ask.c.blocker]
+    decision_columns = [_decision] if detailed else [
+        _decision.c.request_id, *(_decision.c[name] for name in CSV_DECISION_FIELDS)]
     after: int | None = None
     while True:
-        query = select(*_REQUEST_COLUMNS).order_by(_request.c.id).limit(chunk_size)
+        query = select(*request_columns).order_by(_request.c.id).limit(chunk_size)
         if after is not None:
             query = query.where(_request.c.id > after)
         rows = session.execute(query).all()
@@ -103,9 +113,6 @@ def iter_export_records(session: Session, chunk_size: int = CHUNK, detailed: boo
         # the chunk is every request with an id in (after, last]: a range, not 1,000
         # parameters (which psycopg re-parses for every query)
         chunk = (0 if after is None else after + 1, ids[-1])
-        ask_columns = [_ask, _customer.c.crm_id.label("customer_crm_id"),
-                       _customer.c.crm_url.label("customer_crm_url")] if detailed else [
-            _ask.c.request_id, _ask.c.revenue_minor, _ask.c.currency, _ask.c.blocker]
         asks = _by_request(session.execute(
             select(*ask_columns, _customer.c.name.label("customer"))
             .select_from(_ask.outerjoin(_customer, _ask.c.customer_id == _customer.c.id))
@@ -117,7 +124,7 @@ def iter_export_records(session: Session, chunk_size: int = CHUNK, detailed: boo
             .order_by(_rep.c.request_id, _rep.c.created_at, _rep.c.id)
         ).all()) if detailed else {}
         decisions = _by_request(session.execute(
-            select(_decision).where(_decision.c.request_id.between(*chunk))
+            select(*decision_columns).where(_decision.c.request_id.between(*chunk))
             .order_by(_decision.c.request_id, _decision.c.decided_at, _decision.c.id)
         ).all())
         for row in rows:
@@ -148,8 +155,8 @@ def _record(
     named = [ask.customer for ask in asks if ask.customer is not None]
     totals = revenue_by_currency(asks)
     currency = next(iter(totals), None)
-    history = [_decision_record(decision) for decision in
-               (decisions if detailed else decisions[-1:])]
+    history = [_decision_record(decision, DECISION_FIELDS if detailed else CSV_DECISION_FIELDS)
+               for decision in (decisions if detailed else decisions[-1:])]
     record = {
         "id": row.id,
         "team_id": row.team_id,
@@ -178,8 +185,8 @@ def _record(
         "strategic_fit": row.strategic_fit,
         "reminders_stopped": row.reminders_stopped,
         "follow_up_ts": row.follow_up_ts,
-        "follow_up_asked_at": _iso(row.follow_up_asked_at),
-        "follow_up_answered_at": _iso(row.follow_up_answered_at),
+        "follow_up_asked_at": _iso(row.follow_up_asked_at) if detailed else None,
+        "follow_up_answered_at": _iso(row.follow_up_answered_at) if detailed else None,
         "created_at": _iso(row.created_at),
         "updated_at": _iso(row.updated_at),
         "decision": history[-1] if history else None,
@@ -238,8 +245,9 @@ def _ask_record(ask: Row[Any]) -> dict[str, Any]:
     }
 
 
-def _decision_record(decision: Row[Any]) -> dict[str, Any]:
-    values = {name: getattr(decision, name) for name in DECISION_FIELDS}
+def _decision_record(decision: Row[Any], fields: Sequence[str] = DECISION_FIELDS
+                     ) -> dict[str, Any]:
+    values = {name: getattr(decision, name) for name in fields}
     for name in ("target_on", "decided_at", "revisit_at"):
         values[name] = _iso(values[name])
     return values
@@ -299,7 +307,8 @@ class _CsvWriter:
         self.writer.writerow(CSV_COLUMNS)
 
     def write(self, record: dict[str, Any]) -> None:
-        row = [_cell(record[name]) for name in _CSV_PLAIN_FIELDS]
+        row = [value if type(value) in _AS_IS else _cell(value)
+               for value in map(record.__getitem__, _CSV_PLAIN_FIELDS)]
         row[_CUSTOMERS] = "; ".join(record["customers"])
         row[_BY_CURRENCY] = "; ".join(
             f"{code} {_number(amount)}" for code, amount in record["revenue_by_currency"].items()
@@ -308,7 +317,8 @@ class _CsvWriter:
         if decision is None:
             row.extend(_NO_DECISION)
         else:
-            row.extend(_cell(decision[name]) for name in CSV_DECISION_FIELDS)
+            row.extend(value if type(value) in _AS_IS else _cell(value)
+                       for value in map(decision.__getitem__, CSV_DECISION_FIELDS))
         self.writer.writerow(row)
 
     def finish(self) -> None:
