@@ -213,11 +213,14 @@ def record_all_sent(session: Session, sent: list[tuple[Claimed, dict[str, Any]]]
 def record_failure(session: Session, claimed: Claimed, error: str, *, now: datetime,
                    permanent: bool, retry_after: float | None = None) -> bool:
     """Back to pending with backoff, or given up (True) when Slack refused for good or
-    after MAX_ATTEMPTS."""
+    after MAX_ATTEMPTS. Being rate limited is Slack's pace, not a fault of the reminder: it
+    waits for Retry-After and the attempt is not counted, so a busy sweep loses none."""
     reminder = session.get(Reminder, claimed.id, with_for_update=True)
     if reminder is None or reminder.state == DeliveryState.SENT:
         return False
-    if permanent or reminder.attempts >= MAX_ATTEMPTS:
+    if error == "ratelimited" and not permanent:
+        reminder.attempts = max(reminder.attempts - 1, 0)
+    elif permanent or reminder.attempts >= MAX_ATTEMPTS:
         reason = error if permanent else f"gave up after {reminder.attempts} attempts: {error}"
         _give_up(reminder, reason)
         log.warning("reminder given up", extra={"reminder_id": reminder.id, "kind": reminder.kind,

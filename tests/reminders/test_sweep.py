@@ -44,7 +44,21 @@ def test_a_rate_limited_reminder_waits_for_retry_after_then_goes_once(bot, slack
     assert run_sweep(bot).sent == 1
     assert len([c for c in dms_to(slack, REP) if c.status == 200]) == 1
     [reminder] = reminders(db, "follow_up")
-    assert reminder.state == "sent" and reminder.attempts == 2 and reminder.last_error is None
+    assert reminder.state == "sent" and reminder.attempts == 1 and reminder.last_error is None
+
+
+def test_a_reminder_rate_limited_again_and_again_is_never_given_up(bot, slack, db, clock):
+    nudges_due(bot, slack, clock)
+    slack.rate_limit("chat.postMessage", retry_after=1, times=MAX_ATTEMPTS + 2)
+    for _ in range(MAX_ATTEMPTS + 2):
+        assert run_sweep(bot).retrying == 1
+        [reminder] = reminders(db, "follow_up")
+        assert reminder.state == "pending" and reminder.attempts == 0
+        clock.advance(seconds=1)
+    assert run_sweep(bot).sent == 1
+    assert len([c for c in dms_to(slack, REP) if c.status == 200]) == 1
+    [reminder] = reminders(db, "follow_up")
+    assert reminder.state == "sent" and reminder.attempts == 1
 
 
 def test_a_server_error_is_retried_with_backoff(bot, slack, db, clock):
