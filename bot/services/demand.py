@@ -157,9 +157,11 @@ def totals_of(session: Session, team_id: str, request_ids: list[int],
             RequestDemand.team_id == team_id, RequestDemand.request_id.in_(request_ids),
             RequestDemand.basis != "")):
         found[row.request_id] = stored_totals(row, currencies)
-    if found:
+    # a stored group of one request has nothing merged into it: no query for those
+    groups = [rid for rid, totals in found.items() if totals.requests > 1]
+    if groups:
         merged = (select(Request.duplicate_of_id, Request.id)
-                  .where(Request.team_id == team_id, Request.duplicate_of_id.in_(list(found)),
+                  .where(Request.team_id == team_id, Request.duplicate_of_id.in_(groups),
                          Request.status == RequestStatus.MERGED)
                   .order_by(Request.id))
         for canonical_id, duplicate_id in session.execute(merged):

@@ -95,6 +95,7 @@ def test_a_customer_on_both_requests_counts_once_with_the_larger_revenue(db):
         restored = totals_for(session, main, USD)
         assert (restored.customers, restored.revenue, restored.blockers, restored.reps) == (
             before.customers, before.revenue, before.blockers, before.reps)
+        assert restored.requests == 1 and restored.merged_ids == []
         assert not session.scalar(select(RequestRep.id).where(
             RequestRep.request_id == main.id, RequestRep.user_id == "U0REP0002"))
 
