@@ -132,15 +132,16 @@ def _queue_permalink(session: Session, request: Request, channel: str | None, ts
 
 def queue_home(session: Session, team_id: str, user_id: str, now: datetime, *,
                decider: bool | None = None, request_id: int | None = None) -> int:
-    """A refresh of the user's App Home, built when sent; one pending refresh per user."""
+    """A refresh of the user's App Home, built when sent; one pending refresh per user
+    (found by the database: a busy team has many users' refreshes pending at once)."""
     pending = session.scalars(select(OutboxMessage).where(
         OutboxMessage.team_id == team_id, OutboxMessage.purpose == HOME,
-        OutboxMessage.state == DeliveryState.PENDING))
-    for message in pending:
-        if message.args.get("user_id") == user_id:
-            if decider is not None:
-                message.args = {**message.args, "decider": decider}
-            return message.id
+        OutboxMessage.state == DeliveryState.PENDING,
+        OutboxMessage.args["user_id"].as_string() == user_id).limit(1)).first()
+    if pending is not None:
+        if decider is not None:
+            pending.args = {**pending.args, "decider": decider}
+        return pending.id
     return outbox.enqueue(session, team_id=team_id, method="views.publish",
                           args={"user_id": user_id, "decider": decider}, purpose=HOME,
                           request_id=request_id, now=now).id
