@@ -103,9 +103,8 @@ def settle(pid: int, owed: Callable[[], int] | None = None, quiet_seconds: float
 
 def machine_busy_seconds() -> float:
     """CPU seconds the whole machine has spent on anything but idle and I/O wait."""
-    with open("/proc/stat") as stat:
-        user, nice, system, idle, iowait, irq, softirq, steal = map(
-            int, stat.readline().split()[1:9])
+    with open("/proc/stat") as stat:  # cpu  user nice system idle iowait irq softirq ...
+        user, nice, system, _idle, _iowait, irq, softirq = map(int, stat.readline().split()[1:8])
     return (user + nice + system + irq + softirq) / CLOCK_TICKS
 
 

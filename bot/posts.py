@@ -134,10 +134,10 @@ def queue_home(session: Session, team_id: str, user_id: str, now: datetime, *,
                decider: bool | None = None, request_id: int | None = None) -> int:
     """A refresh of the user's App Home, built when sent; one pending refresh per user
     (found by the database: a busy team has many users' refreshes pending at once)."""
-    pending = session.scalars(select(OutboxMessage).where(
+    pending = session.scalar(select(OutboxMessage).where(
         OutboxMessage.team_id == team_id, OutboxMessage.purpose == HOME,
         OutboxMessage.state == DeliveryState.PENDING,
-        OutboxMessage.args["user_id"].as_string() == user_id).limit(1)).first()
+        OutboxMessage.args["user_id"].as_string() == user_id).limit(1))
     if pending is not None:
         if decider is not None:
             pending.args = {**pending.args, "decider": decider}

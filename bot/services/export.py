@@ -307,8 +307,7 @@ class _CsvWriter:
         self.writer.writerow(CSV_COLUMNS)
 
     def write(self, record: dict[str, Any]) -> None:
-        row = [value if type(value) in _AS_IS else _cell(value)
-               for value in map(record.__getitem__, _CSV_PLAIN_FIELDS)]
+        row = _cells(map(record.__getitem__, _CSV_PLAIN_FIELDS))
         row[_CUSTOMERS] = "; ".join(record["customers"])
         row[_BY_CURRENCY] = "; ".join(
             f"{code} {_number(amount)}" for code, amount in record["revenue_by_currency"].items()
@@ -317,12 +316,17 @@ class _CsvWriter:
         if decision is None:
             row.extend(_NO_DECISION)
         else:
-            row.extend(value if type(value) in _AS_IS else _cell(value)
-                       for value in map(decision.__getitem__, CSV_DECISION_FIELDS))
+            row.extend(_cells(map(decision.__getitem__, CSV_DECISION_FIELDS)))
         self.writer.writerow(row)
 
     def finish(self) -> None:
         pass
+
+
+def _cells(values: Iterable[Any]) -> list[Any]:
+    """A row's cells: what csv.writer writes as `_cell` would goes as it is (a call per
+    cell, 4 million in an export of 100,000, was a measurable part of it)."""
+    return [value if type(value) in _AS_IS else _cell(value) for value in values]
 
 
 def _cell(value: Any) -> str:

@@ -261,8 +261,7 @@ def release(session: Session, calls: Iterable[ClaimedCall], *, worker: str, unti
             ) -> None:
     """Claimed but not sent: pending again from `until`, the attempt not counted (what
     follows a rate-limited post in its conversation, or a claim held too long)."""
-    for call in calls:
-        message = session.get(OutboxMessage, call.id, with_for_update=True)
+    for message in _locked(session, [call.id for call in calls]):
         if (message is None or message.state != DeliveryState.CLAIMED
                 or message.claimed_by != worker):
             continue
