@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -197,9 +198,10 @@ class ServedBot:
 
     def start(self, timeout: float = 20) -> None:
         log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # a group of its own: `stop` ends the worker too
             [sys.executable, "-m", "bot.cli", "serve", "--port", str(self.port)],
             cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -217,12 +219,15 @@ class ServedBot:
 
     def stop(self) -> None:
         self.slack_client.close()
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.terminate()
+                try:
+                    self.process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
+            _end_group(self.process.pid)
         inbox = JobInbox.path_beside(self.env["DATABASE_URL"])
         if inbox is not None:  # the database is emptied between tests: its mark is gone
             for path in Path(inbox).parent.glob(Path(inbox).name + "*"):
@@ -230,3 +235,17 @@ class ServedBot:
 
     def __getattr__(self, name: str):
         return getattr(self.slack_client, name)
+
+
+def _end_group(group: int, timeout: float = 10) -> None:
+    """Ends what is left of a served bot's process group. A worker outlives a serving
+    process that was killed: it finishes what it was doing for up to a minute, and wrote
+    into the next test's emptied database (a request from the test before got a card)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout + 5:  # a zombie nobody reaps stays in it
+        late = time.monotonic() - started > timeout
+        try:
+            os.killpg(group, signal.SIGKILL if late else signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
