@@ -154,16 +154,18 @@ def reminder_states(database_url: str) -> dict[str, int]:
 
 
 def run_sweep(_sweep: str, database_url: str, count: int, kind: str = "stale",
-              per_recipient: int = 5, replicas: int = 1):
+              per_recipient: int = 5, replicas: int = 1,
+              workspace_per_minute: float | None = None):
     """Runs `requestbot reminders run-due` against a double paced like Slack until every
     seeded reminder is sent (or given up), and checks each DM arrived exactly once. With
-    `replicas`, that many run at once each round, as replicas' schedules would."""
+    `replicas`, that many run at once each round, as replicas' schedules would; with
+    `workspace_per_minute`, the double also limits posts across the workspace."""
     from bench.data import SweepRun
     from bench.load import BOT_TOKEN, DECIDER, DoubleProcess, _base_env
 
     recipients = max(1, count // per_recipient)
     expected = seed_due_reminders(database_url, count, recipients, kind)
-    double = DoubleProcess(0.05, paced=True)
+    double = DoubleProcess(0.05, paced=True, workspace_per_minute=workspace_per_minute)
     env = {**_base_env(), "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": double.base_url,
            "DATABASE_URL": database_url, "REQUESTBOT_DECIDERS": DECIDER,
            "REQUESTBOT_QUIET_WEEKENDS": "false", "REQUESTBOT_LOG_FORMAT": "json"}
@@ -204,12 +206,22 @@ def run_sweep(_sweep: str, database_url: str, count: int, kind: str = "stale",
         reminders=count, seconds=seconds, sent=states.get("sent", 0), duplicates=duplicates,
         missing=missing, rate_limited=posts["rate_limited"], channels=len(expected),
         max_per_channel=max(expected.values()), invocations=invocations,
-        floor_seconds=float(max(expected.values()) - 1), kind=kind,
+        floor_seconds=_floor(expected, workspace_per_minute), kind=kind,
         dm_seconds=(max(dm_done) - started_wall) if dm_done else float("nan"),
         other_posts=sum(n for c, n in posts["accepted"].items()
                         if c not in expected and c not in dm_channels),
-        replicas=replicas,
+        replicas=replicas, workspace_per_minute=workspace_per_minute,
     )
+
+
+def _floor(expected: dict[str, int], workspace_per_minute: float | None) -> float:
+    """The least time Slack's limits allow: a second between posts to one person, and with
+    a workspace limit, all posts beyond its burst (a tenth of a minute's) at its rate."""
+    floor = float(max(expected.values()) - 1)
+    if workspace_per_minute:
+        beyond_burst = sum(expected.values()) - max(1, int(workspace_per_minute / 10))
+        floor = max(floor, beyond_burst / (workspace_per_minute / 60))
+    return floor
 
 
 def _dm(user_id: str) -> str:

@@ -211,16 +211,24 @@ class SweepRun:
     dm_seconds: float = 0.0  # until the last reminder DM was accepted
     other_posts: int = 0  # posts that were not reminder DMs (revisit notes in threads)
     replicas: int = 1  # `run-due` processes sweeping at once
+    workspace_per_minute: float | None = None  # the double's workspace-wide limit on posts
+
+
+WORKSPACE_POSTS_PER_MINUTE = 600.0
+"""The workspace-wide limit the double keeps in the workspace-limit sweep row: Slack does
+not publish its own ("several hundred messages per minute")."""
 
 
 def time_sweep(database_url: str, reminders: int, kind: str = "stale",
-               per_recipient: int = 5, replicas: int = 1) -> SweepRun | str:
+               per_recipient: int = 5, replicas: int = 1,
+               workspace_per_minute: float | None = None) -> SweepRun | str:
     from bench import adapters
 
     sweep = adapters.reminder_sweep()
     if sweep is None:
         return NOT_BUILT
-    return adapters.run_sweep(sweep, database_url, reminders, kind, per_recipient, replicas)
+    return adapters.run_sweep(sweep, database_url, reminders, kind, per_recipient, replicas,
+                              workspace_per_minute)
 
 
 # -- sync sessions on a thread against an async engine -----------------------------------

@@ -169,10 +169,13 @@ def bare_server(workdir: Path, cpu: int | None) -> Server:
 class DoubleProcess:
     """bench/slack_double.py in its own process, pinned to the driver's core."""
 
-    def __init__(self, delay: float, paced: bool = False) -> None:
+    def __init__(self, delay: float, paced: bool = False,
+                 workspace_per_minute: float | None = None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "slack_double.py"), "--delay", str(delay),
-             *(["--paced"] if paced else [])],
+             *(["--paced"] if paced else []),
+             *(["--workspace-per-minute", str(workspace_per_minute)]
+               if workspace_per_minute else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=_base_env(),
         )
         assert self.process.stdout is not None

@@ -47,11 +47,12 @@ class Plan:
     populated_counts: tuple[int, ...] = (40, 80)  # requests per phase there, at c = 1 and 8
     query_timeout: float = 90  # seconds before a slow App Home / similar measurement stops
     replica_sweep: bool = False  # also: the sweep by two `run-due` at once (PostgreSQL)
+    workspace_sweep: int = 0  # also: this many reminders, one per person, under a workspace limit
 
 
 PLANS = {
     "full": Plan("full", {1: 200, 8: 500, 32: 1000}, 100_000, 10_000, 300, 50, 3000,
-                 populated=10_000, replica_sweep=True),
+                 populated=10_000, replica_sweep=True, workspace_sweep=300),
     "quick": Plan("quick", {1: 30, 8: 80, 32: 160}, 100_000, 500, 0, 10, 300,
                   warm_up=10, populated_counts=(20, 40), query_timeout=15),
     "smoke": Plan("smoke", {4: 12}, 1_000, 10, 0, 3, 64, per_recipient=1,
@@ -235,6 +236,10 @@ def run_data(results: Results) -> None:
         if plan.replica_sweep and dialect == "postgresql":  # replicas share one PostgreSQL
             row["replica_sweep"] = data.time_sweep(url, plan.sweep, "stale", plan.per_recipient,
                                                    replicas=2)
+        if plan.workspace_sweep:
+            row["workspace_sweep"] = data.time_sweep(
+                url, plan.workspace_sweep, "stale", 1,
+                workspace_per_minute=data.WORKSPACE_POSTS_PER_MINUTE)
         row["sessions"] = data.compare_session_styles(url, plan.session_ops,
                                                       requests=plan.requests)
         print(f"  data on {dialect}: done", file=sys.stderr, flush=True)
@@ -320,7 +325,7 @@ def render(results: Results) -> str:
             f"{small.peak_mb:.1f} MB)  "
             f"{verdict(big.seconds < 15 and big.peak_mb < 200 and big.peak_mb < small.peak_mb * 1.25)}"
             "  target < 15 s, < 200 MB, flat")
-        for key in ("sweep", "revisit_sweep", "replica_sweep"):
+        for key in ("sweep", "revisit_sweep", "replica_sweep", "workspace_sweep"):
             if key in row:
                 add(_sweep_line(row[key]))
         sessions = row["sessions"]
@@ -366,18 +371,29 @@ def _sweep_line(run: data.SweepRun | str) -> str:
     if isinstance(run, str):
         return f"  {'Reminder sweep':<48} {run}"
     once = run.duplicates == 0 and run.missing == 0
-    pace = run.dm_seconds / max(run.floor_seconds, 1.0)  # against Slack's 1 post/s/channel
-    # one sweep paces itself and is never refused; replicas each pace their own posts, so
-    # two may post to one person within a second: Slack's 429 then, its Retry-After honoured
-    paced = pace <= 2 and (run.rate_limited == 0 or run.replicas > 1)
-    label = f"Sweep of {run.reminders:,} due {run.kind} reminders" + (
-        f" by {run.replicas} run-due" if run.replicas > 1 else "")
+    pace = run.dm_seconds / max(run.floor_seconds, 1.0)  # against Slack's limits
+    if run.workspace_per_minute:
+        # Slack refuses posts over its workspace limit: the sweep must slow down to it
+        # rather than try every post, and go about as fast as it allows
+        paced = pace <= 2 and run.rate_limited <= run.reminders / 2
+        label = (f"Sweep of {run.reminders:,} due {run.kind} reminders, "
+                 f"workspace limit {run.workspace_per_minute:.0f}/min")
+        floor = f"floor {run.floor_seconds:.0f} s at that limit"
+        target = "target <= 2x floor, 429s < 1 per 2 posts"
+    else:
+        # one sweep paces itself and is never refused; replicas each pace their own posts,
+        # so two may post to one person within a second: Slack's 429 then, Retry-After honoured
+        paced = pace <= 2 and (run.rate_limited == 0 or run.replicas > 1)
+        label = f"Sweep of {run.reminders:,} due {run.kind} reminders" + (
+            f" by {run.replicas} run-due" if run.replicas > 1 else "")
+        floor = f"floor {run.floor_seconds:.0f} s for {run.max_per_channel}/person"
+        target = "target <= 2x floor"
     return (f"  {label:<48} "
-            f"{run.seconds:7.1f} s (DMs {run.dm_seconds:.1f} s, floor {run.floor_seconds:.0f} s"
-            f" for {run.max_per_channel}/person, x {pace:.1f}), {run.invocations} run-due, "
+            f"{run.seconds:7.1f} s (DMs {run.dm_seconds:.1f} s, {floor}, x {pace:.1f}), "
+            f"{run.invocations} run-due, "
             f"dup {run.duplicates}, missing {run.missing}, 429s {run.rate_limited}, "
             f"thread posts {run.other_posts}  once {verdict(once)}, "
-            f"pace {verdict(paced)} (target <= 2x floor)")
+            f"pace {verdict(paced)} ({target})")
 
 
 def to_json(results: Results) -> dict[str, Any]:

@@ -14,79 +14,44 @@ chat.postMessage by channel, and 429s), `delay <seconds>`,
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
-import threading
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.slack.double import Call, SlackDouble  # noqa: E402
+from tests.slack.double import SlackDouble, TokenBucket  # noqa: E402
 
 
 class PacedSlackDouble(SlackDouble):
     """Answers chat.postMessage to a channel more often than `per_second` (after a burst of
     `burst`) with HTTP 429 and `Retry-After`, as Slack's "special" rate limit tier does:
-    https://api.slack.com/methods/chat.postMessage#rate_limiting"""
+    https://api.slack.com/methods/chat.postMessage#rate_limiting. With
+    `workspace_per_minute`, also more often than that across the workspace
+    (`SlackDouble.limit_posts`)."""
 
-    def __init__(self, per_second: float = 1.0, burst: int = 1) -> None:
+    def __init__(self, per_second: float = 1.0, burst: int = 1,
+                 workspace_per_minute: float | None = None) -> None:
         super().__init__()
         self.per_second = per_second
         self.burst = burst
-        self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
-        self._pace_lock = threading.Lock()
+        self._channels: dict[str, TokenBucket] = {}
+        if workspace_per_minute:
+            self.limit_posts(workspace_per_minute)
 
-    def _allowed(self, channel: str) -> tuple[bool, float]:
-        now = time.monotonic()
-        with self._pace_lock:
-            tokens, at = self._buckets.get(channel, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - at) * self.per_second)
-            if tokens >= 1.0:
-                self._buckets[channel] = (tokens - 1.0, now)
-                return True, 0.0
-            self._buckets[channel] = (tokens, now)
-            return False, (1.0 - tokens) / self.per_second
-
-    def _handle(self, request: Any, http_method: str) -> None:
-        if not request.path.startswith("/api/chat.postMessage"):
-            super()._handle(request, http_method)
-            return
-        length = int(request.headers.get("Content-Length") or 0)
-        raw = request.rfile.read(length) if length else b""
-        channel = _channel_of(raw, request.headers.get("Content-Type", ""))
-        allowed, wait = self._allowed(channel)
-        if allowed:
-            connection_file = request.rfile
-            request.rfile = io.BytesIO(raw)  # the double reads the body again
-            try:
-                super()._handle(request, http_method)
-            finally:
-                request.rfile = connection_file  # keep-alive: the next request comes here
-            return
-        retry_after = max(1, int(wait + 0.999))  # Slack's Retry-After is whole seconds
-        body = {"ok": False, "error": "ratelimited"}
-        with self._changed:
-            self.calls.append(Call("chat.postMessage", {"channel": channel}, {}, None,
-                                   time.time(), http_method, 429, body))
-            self._changed.notify_all()
-        request.reply(429, body, {"Retry-After": str(retry_after)})
-
-
-def _channel_of(raw: bytes, content_type: str) -> str:
-    text = raw.decode("utf-8", "replace")
-    if content_type.startswith("application/json"):
-        try:
-            return str(json.loads(text).get("channel", ""))
-        except (ValueError, AttributeError):
-            return ""
-    return dict(parse_qsl(text)).get("channel", "")
+    def _rate_limited(self, method: str, args: dict[str, Any], now: float) -> float:
+        if method != "chat.postMessage":
+            return 0.0
+        channel = self._channels.setdefault(str(args.get("channel", "")),
+                                            TokenBucket(self.per_second, self.burst))
+        wait = channel.wait(now) or super()._rate_limited(method, args, now)
+        if not wait:  # a post that goes out takes a token from both
+            channel.take()
+        return wait
 
 
 def stats(double: SlackDouble) -> dict[str, Any]:
@@ -121,8 +86,11 @@ def main() -> int:
     parser.add_argument("--delay", type=float, default=0.05)
     parser.add_argument("--paced", action="store_true",
                         help="answer chat.postMessage over 1/s per channel with 429")
+    parser.add_argument("--workspace-per-minute", type=float, default=None,
+                        help="with --paced: also over this many posts a minute per workspace")
     args = parser.parse_args()
-    double = PacedSlackDouble() if args.paced else SlackDouble()
+    double = (PacedSlackDouble(workspace_per_minute=args.workspace_per_minute) if args.paced
+              else SlackDouble())
     double.delay(args.delay)
     double.start()
     print(double.base_url, flush=True)

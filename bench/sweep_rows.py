@@ -3,6 +3,7 @@ the generated database so other benchmarks reading the cached one are not distur
 
     python bench/sweep_rows.py                          # 10,000 stale + 300 revisit, both databases
     python bench/sweep_rows.py --databases sqlite --stale 2000 --revisit 0
+    python bench/sweep_rows.py --stale 300 --per-recipient 1 --revisit 0 --workspace-per-minute 600
 
 Each row runs `requestbot reminders run-due` (re-run until nothing is due) against the
 paced Slack double, as `bench/run.py` does, and prints the same line.
@@ -53,6 +54,8 @@ def main() -> int:
     parser.add_argument("--per-recipient", type=int, default=5)
     parser.add_argument("--replicas", type=int, default=1,
                         help="run-due processes sweeping at once (as replicas would)")
+    parser.add_argument("--workspace-per-minute", type=float, default=None,
+                        help="the double also limits posts across the workspace to this")
     args = parser.parse_args()
     for dialect in args.databases:
         url = private_copy(dialect, args.requests)
@@ -61,7 +64,8 @@ def main() -> int:
             for kind, count in (("stale", args.stale), ("revisit", args.revisit)):
                 if count:
                     started = time.perf_counter()
-                    run = data.time_sweep(url, count, kind, args.per_recipient, args.replicas)
+                    run = data.time_sweep(url, count, kind, args.per_recipient, args.replicas,
+                                          args.workspace_per_minute)
                     print(_sweep_line(run), f"[{time.perf_counter() - started:.1f} s wall]",
                           flush=True)
         finally:

@@ -6,7 +6,9 @@ or DM (https://api.slack.com/methods/chat.postMessage#rate_limiting); conversati
 independent. So calls go in lanes, one per conversation: inside a lane one at a time, in
 the order given, posts a second apart; lanes run side by side, up to a cap on calls in
 flight. The outbox and the reminder sweep share the process's Pacer, so a reminder and a
-queued DM to the same person wait for each other too.
+queued DM to the same person wait for each other too. Slack also limits posting across a
+workspace, at a rate it does not publish: the lanes of one workspace share a Workspace,
+which learns that rate from Slack's 429s.
 
 SQLite has one writer, and the ack path of other requests waits for it: a Recorder writes
 the results that arrive while one transaction runs in the next one, so a burst of posts
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -43,11 +46,108 @@ post a second per conversation (the lanes) and a workspace-wide one it answers w
 RECORD_LINGER_SECONDS = 0.02  # a result waits this long for others to share its transaction
 
 
+class Workspace:
+    """Slack's workspace-wide limit on posting, which it does not publish ("several hundred
+    messages per minute"), learned from its 429s.
+
+    A 429 in one conversation holds that conversation only. Once a second conversation of
+    the workspace gets one within Retry-After of the first, the workspace is over its
+    limit: no post goes anywhere in it until Retry-After has passed, and from then on
+    posts are spaced to a little under the rate Slack accepted them at lately, a tenth
+    faster after each second in which Slack took them all. So a sweep that meets the
+    limit sends a 429 now and then, not one for every post it tries, and goes about as
+    fast as the limit lets it. The learned rate is forgotten after FORGET_SECONDS without
+    a 429."""
+
+    WINDOW_SECONDS = 10.0  # the accepted posts the rate is learned from
+    SLOWER = 0.8  # after a 429: this much of the rate Slack accepted
+    FASTER = 1.1  # after a second without one
+    MIN_RATE = 1.0
+    """Posts a second, however few were accepted lately (a quiet workspace's rate says
+    nothing of Slack's limit) and however often Slack answers 429: Slack's pace in a single
+    channel, and well under "several hundred messages per minute"."""
+    FORGET_SECONDS = 120.0
+
+    def __init__(self) -> None:
+        self.ready_at = 0.0  # time.monotonic() before which no post may go (Retry-After)
+        self.rate: float | None = None  # posts a second; None: no limit met lately
+        self._next_at = 0.0  # the next post's turn, at `rate`
+        self._waiting: deque[asyncio.Future[None]] = deque()
+        self._releasing: asyncio.Task[None] | None = None
+        self._accepted: deque[float] = deque()
+        self._limited: dict[str, float] = {}  # conversation -> when its last 429 came
+        self._slowed_at = float("-inf")
+        self._faster_at = 0.0
+
+    def held(self) -> bool:
+        return time.monotonic() < self.ready_at
+
+    async def turn(self) -> None:
+        """Waits for this post's turn: after any hold, `1/rate` after the one before, first
+        come first served. Turns are given one at a time, each when it comes, so a new hold
+        or rate applies to every post still waiting."""
+        if self.rate is None and not self._waiting and not self.held():
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        if self._releasing is None or self._releasing.done():
+            self._releasing = asyncio.create_task(self._release())
+        await waiter
+
+    async def _release(self) -> None:
+        while self._waiting:
+            now = time.monotonic()
+            at = max(self.ready_at, self._next_at if self.rate is not None else 0.0)
+            if at > now:
+                await asyncio.sleep(at - now)
+                continue  # a hold or a new rate may have come meanwhile
+            waiter = self._waiting.popleft()
+            if waiter.done():  # its sender was cancelled
+                continue
+            waiter.set_result(None)
+            self._next_at = now + 1.0 / self.rate if self.rate is not None else now
+
+    def accepted(self, now: float) -> None:
+        self._accepted.append(now)
+        while now - self._accepted[0] > self.WINDOW_SECONDS:
+            self._accepted.popleft()
+        if self.rate is None:
+            return
+        if now - self._slowed_at > self.FORGET_SECONDS:
+            self.rate = None
+        elif now - max(self._slowed_at, self._faster_at) >= 1.0:
+            self.rate *= self.FASTER
+            self._faster_at = now
+
+    def rate_limited(self, conversation: str, seconds: float, now: float) -> None:
+        self._limited = {c: at for c, at in self._limited.items() if now - at <= seconds + 1.0}
+        others = any(c != conversation for c in self._limited)
+        self._limited[conversation] = now
+        if not others:
+            return
+        self.ready_at = max(self.ready_at, now + seconds)
+        self._faster_at = self.ready_at  # seconds without a 429 count from here
+        if now - self._slowed_at < seconds:
+            return  # answers to posts that went out before the last slow-down
+        while self._accepted and now - self._accepted[0] > self.WINDOW_SECONDS:
+            self._accepted.popleft()
+        span = max(1.0, now - self._accepted[0]) if self._accepted else 1.0
+        accepted = len(self._accepted) / span
+        self.rate = max(self.MIN_RATE,
+                        self.SLOWER * min(self.rate or accepted, accepted or self.MIN_RATE))
+        self._slowed_at = now
+        log.info("slack's workspace-wide posting limit met: slowing down",
+                 extra={"posts_per_second": round(self.rate, 2), "retry_after": seconds})
+
+
 class Lane:
     """One conversation: whoever holds it sends there, one call at a time."""
 
-    def __init__(self, pacer: Pacer) -> None:
+    def __init__(self, pacer: Pacer, conversation: str | None = None,
+                 workspace: Workspace | None = None) -> None:
         self._pacer = pacer
+        self.conversation = conversation
+        self.workspace = workspace
         self.lock = asyncio.Lock()
         self.ready_at = 0.0  # time.monotonic() before which no post may go
         self.holders = 0
@@ -56,32 +156,55 @@ class Lane:
     async def turn(self, paced: bool = True) -> AsyncIterator[None]:
         """One call. A post waits until `interval` after Slack answered the previous one
         (counted from the answer, so a slow request never lands within a second of the
-        next); a call that is not a post (an update, an App Home) only keeps its place."""
-        if paced:
-            wait = self.ready_at - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-        async with self._pacer.slots:
-            try:
-                yield
-            finally:
-                if paced:
-                    self.hold(self._pacer.interval)
+        next), and for its workspace's pace; a call that is not a post (an update, an App
+        Home) only keeps its place."""
+        workspace = self.workspace if paced else None
+        while True:
+            if paced:
+                wait = self.ready_at - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            if workspace is not None:
+                await workspace.turn()
+            await self._pacer.slots.acquire()
+            if workspace is None or not workspace.held():
+                break
+            self._pacer.slots.release()  # held while it waited for a slot: its turn again
+        try:
+            yield
+        finally:
+            self._pacer.slots.release()
+            if paced:
+                self.hold(self._pacer.interval)
 
     def hold(self, seconds: float) -> None:
         """No post to this conversation for `seconds` (Slack's Retry-After)."""
         self.ready_at = max(self.ready_at, time.monotonic() + seconds)
 
+    def posted(self) -> None:
+        """Slack accepted a post here."""
+        if self.workspace is not None:
+            self.workspace.accepted(time.monotonic())
+
+    def rate_limited(self, seconds: float, post: bool = True) -> None:
+        """Slack answered 429 with Retry-After `seconds`: this conversation waits, and for a
+        post the workspace may be over its limit (Workspace)."""
+        self.hold(seconds)
+        if post and self.workspace is not None and self.conversation is not None:
+            self.workspace.rate_limited(self.conversation, seconds, time.monotonic())
+
 
 class Pacer:
     """Lanes per conversation, `interval` seconds between posts in one, and up to
-    `concurrency` calls in flight across all of them."""
+    `concurrency` calls in flight across all of them. A conversation is named
+    `team:channel`; the lanes of one team share its Workspace's pace."""
 
     def __init__(self, interval: float = PER_CONVERSATION_SECONDS,
                  concurrency: int = CONCURRENT_CALLS) -> None:
         self.interval = interval
         self.slots = asyncio.Semaphore(concurrency)
         self._lanes: dict[str, Lane] = {}
+        self.workspaces: dict[str, Workspace] = {}
 
     @asynccontextmanager
     async def lane(self, conversation: str | None) -> AsyncIterator[Lane]:
@@ -95,7 +218,9 @@ class Pacer:
         if lane is None:
             if len(self._lanes) > 1000:
                 self._forget_idle()
-            lane = self._lanes[conversation] = Lane(self)
+            team = conversation.partition(":")[0]
+            workspace = self.workspaces.get(team) or self.workspaces.setdefault(team, Workspace())
+            lane = self._lanes[conversation] = Lane(self, conversation, workspace)
         lane.holders += 1
         try:
             async with lane.lock:

@@ -291,6 +291,8 @@ class OutboxSender:
                 async with lane.turn(paced=call.method in PACED_METHODS):
                     result, failure = await attempt(self.api, call.team_id, call.method, call.args)
                 if failure is None:
+                    if call.method in PACED_METHODS:
+                        lane.posted()
                     await self.recorder.add(self._record_sent, (call, result))
                     report.sent.append(call.id)
                     if call.purpose in self.hooks.after_send:
@@ -302,7 +304,7 @@ class OutboxSender:
                         drain.unlocked()  # e.g. a DM instead
                     continue
                 if failure.retry_after:
-                    lane.hold(failure.retry_after)  # this conversation only
+                    lane.rate_limited(failure.retry_after, post=call.method in PACED_METHODS)
                 delay = outbox.retry_delay(call.attempts, failure.retry_after)
                 if failure.error == "ratelimited":  # soon: this delivery waits for it
                     drain.retry_in(delay.total_seconds())

@@ -133,10 +133,11 @@ class Sweep:
                                                     "chat.postMessage",
                                                     {"channel": item.recipient, **item.message})
                 if failure is None:
+                    lane.posted()
                     await self._sent(item, result)
                     continue
                 if failure.retry_after:
-                    lane.hold(failure.retry_after)  # this conversation only
+                    lane.rate_limited(failure.retry_after)
                 await self._failed(item, failure)
 
     async def _give_back(self, items: list[Claimed]) -> None:

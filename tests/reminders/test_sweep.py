@@ -186,3 +186,23 @@ def test_a_rate_limited_person_holds_up_nobody_else_and_gets_theirs_in_the_same_
     [other] = dms_to(slack, OTHER_REP)
     assert refused.status == 429 and other.status == 200 and other.at - refused.at < 0.5
     assert sent.status == 200 and sent.at - refused.at >= 2  # after Retry-After
+
+
+def test_a_sweep_over_the_workspace_limit_slows_down_instead_of_retrying_every_post(
+        bot, slack, db, clock):
+    """Slack also limits posting across the workspace: 429s in several conversations hold
+    every conversation and pace the rest of the sweep, so Slack sees few 429s, and every
+    reminder still goes once in the same sweep."""
+    request_id = file_request(bot, slack)
+    people = [f"U0WIDE{n:04d}" for n in range(100)]
+    due_for(db, request_id, clock.now(), people)
+    slack.limit_posts(per_minute=1200, burst=10)  # 20 a second
+    started, began = clock.now(), time.monotonic()
+    bot.deps.now = lambda: started + timedelta(seconds=time.monotonic() - began)  # time passes
+    report = bot.run(sweep(bot.deps, Pacer(1.0, concurrency=10)), timeout=60)
+    assert report.sent == 100
+    for person in people:
+        assert len([c for c in dms_to(slack, person) if c.status == 200]) == 1, person
+    refused = [c for c in slack.calls_to("chat.postMessage") if c.status == 429]
+    assert 0 < len(refused) <= 25, len(refused)  # one for every post before this (~240)
+    assert {r.state for r in reminders(db, "info_arrived")} == {"sent"}

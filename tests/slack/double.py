@@ -16,6 +16,7 @@ which tests expect to be empty at teardown.
 from __future__ import annotations
 
 import json
+import math
 import socket
 import threading
 import time
@@ -101,12 +102,33 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+class TokenBucket:
+    """`per_second` tokens a second, at most `burst` saved up."""
+
+    def __init__(self, per_second: float, burst: int) -> None:
+        self.per_second = per_second
+        self.burst = float(burst)
+        self._tokens = float(burst)
+        self._at: float | None = None
+
+    def wait(self, now: float) -> float:
+        """Seconds until a token is there (0: one is)."""
+        if self._at is not None:
+            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.per_second)
+        self._at = now
+        return 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.per_second
+
+    def take(self) -> None:
+        self._tokens -= 1.0
+
+
 class SlackDouble:
     def __init__(self) -> None:
         self.workspace = Workspace()
         self.calls: list[Call] = []
         self.violations: list[str] = []
         self._faults: dict[str, list[_Fault]] = {}
+        self._posts: TokenBucket | None = None  # the workspace-wide limit on posting
         self._delay = 0.0
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -205,6 +227,24 @@ class SlackDouble:
         self._add_fault(method, _Fault(times, 429, {"ok": False, "error": "ratelimited"},
                                        {"Retry-After": str(retry_after)}, channel))
 
+    def limit_posts(self, per_minute: float, burst: int | None = None) -> None:
+        """chat.postMessage over `per_minute` across the workspace (after a burst of `burst`,
+        a tenth of a minute's worth unless given) answers 429 with Retry-After in whole
+        seconds. Slack keeps such a limit beside the one per channel without publishing its
+        number ("several hundred messages per minute"):
+        https://api.slack.com/methods/chat.postMessage#rate_limiting"""
+        self._posts = TokenBucket(per_minute / 60, burst or max(1, int(per_minute / 10)))
+
+    def _rate_limited(self, method: str, args: dict[str, Any], now: float) -> float:
+        """Seconds to wait, when Slack would answer this call 429 now (0: it would not);
+        a call that goes through takes its token. Called under the lock."""
+        if method != "chat.postMessage" or self._posts is None:
+            return 0.0
+        wait = self._posts.wait(now)
+        if not wait:
+            self._posts.take()
+        return wait
+
     def server_error(self, method: str, status: int = 500, times: int = 1) -> None:
         self._add_fault(method, _Fault(times, status, {"ok": False, "error": "fatal_error"}, {}))
 
@@ -288,10 +328,15 @@ class SlackDouble:
             self.violations += [f"{method}: {message}" for message, _ in problems]
             rejection = next((error for _, error in problems if error), None)
             fault = None if rejection else self._take_fault(method, args)
+            wait = 0.0 if rejection or fault else self._rate_limited(method, args,
+                                                                     time.monotonic())
             if rejection:
                 response = {"ok": False, "error": rejection}
             elif fault is not None:
                 status, response, extra = fault.status, dict(fault.body), fault.headers
+            elif wait:
+                status, response = 429, {"ok": False, "error": "ratelimited"}
+                extra = {"Retry-After": str(max(1, math.ceil(wait)))}
             else:
                 response = self._answer(method, args)
             self.calls.append(Call(method, args, headers, token, time.time(), http_method,
