@@ -114,8 +114,10 @@ def run_serve(args: argparse.Namespace) -> int:
     settings.require_serving()
     configure_logging(settings.log_format)
     database = open_database(settings, migrate_sqlite=True, migrate_apart=True)
+    from bot.scheduling import SHORTEST_SLICE_NS, request_time_slice
     from bot.serve import serve
 
+    request_time_slice(SHORTEST_SLICE_NS)  # before any thread starts: they inherit it
     asyncio.run(serve(settings, database, host=args.host, port=args.port))
     return 0
 

@@ -7,7 +7,7 @@ two share one interpreter lock, so heavy work after one ack delays the next. So 
 serving process only takes requests in (a job row or an outbox row, in one short
 transaction), acks and wakes this process; this one does the rest at a lower CPU
 priority (`nice`), so the kernel gives the serving process the CPU whenever it has an ack
-to send. On SQLite it takes jobs from the serving process's inbox file (bot/inbox.py), so
+to send (and the serving process asks for short time slices: bot/scheduling.py). On SQLite it takes jobs from the serving process's inbox file (bot/inbox.py), so
 an ack never waits for this process's writes. Both are stateless over the database:
 replicas (PostgreSQL) each run a pair.
 """
@@ -104,8 +104,10 @@ class WorkerProcess:
 
 def main(settings: Settings, wake: Connection, metrics_snapshot: Path) -> None:
     from bot.logs import configure_logging
+    from bot.scheduling import DEFAULT_SLICE, request_time_slice
 
     os.nice(WORKER_NICE)
+    request_time_slice(DEFAULT_SLICE)  # the serving process's short ones are for acks
     configure_logging(settings.log_format)
     asyncio.run(work(settings, wake, metrics_snapshot))
 
