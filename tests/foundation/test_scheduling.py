@@ -76,6 +76,9 @@ def test_the_serving_process_has_short_slices_and_its_worker_the_default(served_
         assert answer.status == 200  # it reads the schema on a thread: one more thread
     threads = list(Path(f"/proc/{serving}/task").iterdir())
     assert len(threads) > 1 and all(slice_of(t / "sched") == SHORTEST_SLICE_NS for t in threads)
-    time.sleep(0.5)  # the worker sets its own once started
+    deadline = time.monotonic() + 30  # the worker sets its own once it has started up
+    while (slice_of(Path(f"/proc/{worker}/sched")) == SHORTEST_SLICE_NS
+           and time.monotonic() < deadline):
+        time.sleep(0.1)
     assert slice_of(Path(f"/proc/{worker}/sched")) not in (None, SHORTEST_SLICE_NS)
     assert os.getpriority(os.PRIO_PROCESS, int(worker)) == 10
