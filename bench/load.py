@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from typing import Any
 import aiohttp
 
 from bench import proc
+from tests.processes import stop_group
 from tests.slack import payloads
 from tests.slack.signing import sign
 
@@ -77,7 +77,8 @@ class Server:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(self.argv, cwd=self.workdir, env=self.env,
-                                            stdout=log, stderr=subprocess.STDOUT)
+                                            stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)  # stop_group ends it all
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -114,22 +115,8 @@ class Server:
         if self._owed is not None:
             self._owed.close()
             self._owed = None
-        if self.process is not None and self.process.poll() is None:
-            children = proc.descendants(self.process.pid)
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            for child in children:
-                try:
-                    with open(f"/proc/{child}/cmdline", "rb") as cmdline:
-                        if b"multiprocessing" not in cmdline.read():
-                            continue  # gone, its pid since taken by another process
-                    os.kill(child, signal.SIGKILL)
-                except (FileNotFoundError, ProcessLookupError):
-                    pass
+        if self.process is not None:
+            stop_group(self.process, timeout=30)
 
 
 def free_port() -> int:

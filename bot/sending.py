@@ -109,8 +109,7 @@ class Workspace:
 
     def accepted(self, now: float) -> None:
         self._accepted.append(now)
-        while now - self._accepted[0] > self.WINDOW_SECONDS:
-            self._accepted.popleft()
+        self._forget_accepted_before(now - self.WINDOW_SECONDS)
         if self.rate is None:
             return
         if now - self._slowed_at > self.FORGET_SECONDS:
@@ -129,8 +128,7 @@ class Workspace:
         self._faster_at = self.ready_at  # seconds without a 429 count from here
         if now - self._slowed_at < seconds:
             return  # answers to posts that went out before the last slow-down
-        while self._accepted and now - self._accepted[0] > self.WINDOW_SECONDS:
-            self._accepted.popleft()
+        self._forget_accepted_before(now - self.WINDOW_SECONDS)
         span = max(1.0, now - self._accepted[0]) if self._accepted else 1.0
         accepted = len(self._accepted) / span
         self.rate = max(self.MIN_RATE,
@@ -138,6 +136,10 @@ class Workspace:
         self._slowed_at = now
         log.info("slack's workspace-wide posting limit met: slowing down",
                  extra={"posts_per_second": round(self.rate, 2), "retry_after": seconds})
+
+    def _forget_accepted_before(self, moment: float) -> None:
+        while self._accepted and self._accepted[0] < moment:
+            self._accepted.popleft()
 
 
 class Lane:
@@ -219,8 +221,9 @@ class Pacer:
             if len(self._lanes) > 1000:
                 self._forget_idle()
             team = conversation.partition(":")[0]
-            workspace = self.workspaces.get(team) or self.workspaces.setdefault(team, Workspace())
-            lane = self._lanes[conversation] = Lane(self, conversation, workspace)
+            if team not in self.workspaces:
+                self.workspaces[team] = Workspace()
+            lane = self._lanes[conversation] = Lane(self, conversation, self.workspaces[team])
         lane.holders += 1
         try:
             async with lane.lock:

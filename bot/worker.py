@@ -7,8 +7,9 @@ two share one interpreter lock, so heavy work after one ack delays the next. So 
 serving process only takes requests in (a job row or an outbox row, in one short
 transaction), acks and wakes this process; this one does the rest at a lower CPU
 priority (`nice`), so the kernel gives the serving process the CPU whenever it has an ack
-to send (and the serving process asks for short time slices: bot/scheduling.py). On SQLite it takes jobs from the serving process's inbox file (bot/inbox.py), so
-an ack never waits for this process's writes. Both are stateless over the database:
+to send (the serving process also asks for short time slices: bot/scheduling.py). On
+SQLite it takes jobs from the serving process's inbox file (bot/inbox.py), so an ack never
+waits for this process's writes. Both are stateless over the database:
 replicas (PostgreSQL) each run a pair.
 """
 

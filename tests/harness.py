@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from bot.inbox import JobInbox
 from bot.runtime import Runtime
 from bot.server import create_web_app
 from bot.settings import Settings
+from tests.processes import stop_group
 from tests.slack.double import SlackDouble
 from tests.slack.payloads import SlackClient
 
@@ -220,14 +220,7 @@ class ServedBot:
     def stop(self) -> None:
         self.slack_client.close()
         if self.process is not None:
-            if self.process.poll() is None:
-                self.process.terminate()
-                try:
-                    self.process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
-            _end_group(self.process.pid)
+            stop_group(self.process)
         inbox = JobInbox.path_beside(self.env["DATABASE_URL"])
         if inbox is not None:  # the database is emptied between tests: its mark is gone
             for path in Path(inbox).parent.glob(Path(inbox).name + "*"):
@@ -236,16 +229,3 @@ class ServedBot:
     def __getattr__(self, name: str):
         return getattr(self.slack_client, name)
 
-
-def _end_group(group: int, timeout: float = 10) -> None:
-    """Ends what is left of a served bot's process group. A worker outlives a serving
-    process that was killed: it finishes what it was doing for up to a minute, and wrote
-    into the next test's emptied database (a request from the test before got a card)."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout + 5:  # a zombie nobody reaps stays in it
-        late = time.monotonic() - started > timeout
-        try:
-            os.killpg(group, signal.SIGKILL if late else signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
