@@ -312,19 +312,28 @@ class SlackDouble:
 
     # -- handling one request ------------------------------------------------------------
     def _handle(self, request: _Handler, http_method: str) -> None:
-        url = urlsplit(request.path)
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b""
+        status, response, extra = self.respond(http_method, request.path,
+                                               dict(request.headers.items()), raw)
+        if self._delay:
+            time.sleep(self._delay)
+        request.reply(status, response, extra)
+
+    def respond(self, http_method: str, path: str, headers: dict[str, str], raw: bytes
+                ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """One HTTP request, whichever server took it: recorded, checked, answered (status,
+        body, extra headers). The answer's delay is the server's to wait."""
+        url = urlsplit(path)
         if not url.path.startswith("/api/"):
-            request.reply(404, {"ok": False, "error": "not_found"}, {})
-            return
+            return 404, {"ok": False, "error": "not_found"}, {}
         method = url.path[len("/api/"):]
-        headers = dict(request.headers.items())
         problems: list[tuple[str, str | None]] = []
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         if "token" in query:
             problems.append(("token in the query string: Slack refuses it for new apps", None))
-        args = {**query, **_decode_body(raw, headers.get("Content-Type", ""), problems)}
+        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+        args = {**query, **_decode_body(raw, content_type, problems)}
         token = _bearer(headers) or args.pop("token", None)
         args.pop("token", None)
         for name in JSON_ARGS:
@@ -350,9 +359,7 @@ class SlackDouble:
             self.calls.append(Call(method, args, headers, token, time.time(), http_method,
                                    status, response))
             self._changed.notify_all()
-        if self._delay:
-            time.sleep(self._delay)
-        request.reply(status, response, extra)
+        return status, response, extra
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         try:
