@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from babel import Locale
 from babel.core import UnknownLocaleError
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import NumberPattern, format_currency, get_currency_precision, parse_pattern
 
 MAX_MAJOR = Decimal(10) ** 12
 
@@ -205,12 +205,18 @@ def _locale(name: str) -> Locale:
         return Locale.parse("en_US")
 
 
+@lru_cache(maxsize=64)
+def _whole_pattern(name: str) -> NumberPattern:
+    """The locale's currency pattern without decimals, parsed once (a sweep formats
+    thousands of amounts)."""
+    return parse_pattern(re.sub(r"\.0+", "", _locale(name).currency_formats["standard"].pattern))
+
+
 def format_money(money: Money, locale: str = "en_US") -> str:
     """`$120,000`, `$1,250.50`, `120.000 €` (de_DE): no cents when the amount is whole."""
     parsed = _locale(locale)
     major = money.major
     if major == major.to_integral_value():
-        pattern = parsed.currency_formats["standard"].pattern
-        return format_currency(major, money.currency, format=re.sub(r"\.0+", "", pattern),
+        return format_currency(major, money.currency, format=_whole_pattern(locale),
                                locale=parsed, currency_digits=False)
     return format_currency(major, money.currency, locale=parsed)

@@ -22,7 +22,7 @@ from bot.metrics import Metrics
 from bot.oauth import Installations, installation_store
 from bot.posts import outbox_hooks
 from bot.reminders.sweep import sweep
-from bot.sending import PER_CONVERSATION_SECONDS, Pacer
+from bot.sending import CONCURRENT_CALLS, PER_CONVERSATION_SECONDS, Pacer
 from bot.services import outbox, scores
 from bot.services.deciders import DeciderDirectory
 from bot.services.scores import Scoring
@@ -32,6 +32,9 @@ from models import utcnow
 
 log = logging.getLogger(__name__)
 
+INTERACTIVE_CONNECTIONS = 20
+"""Connections to Slack beyond the queued calls' CONCURRENT_CALLS: a views.open for someone
+who just clicked never waits for a sweep's posts to free one."""
 SCORE_INTERVAL_SECONDS = 300
 """Recency moves in days; scores due again are caught up every few minutes."""
 
@@ -102,7 +105,8 @@ class Runtime:
         # slack-sdk ignores its client's timeout on a shared session: the session's own
         # timeout is what bounds a Web API call Slack never answers
         self.http_session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=self.web_api_timeout_seconds)
+            timeout=aiohttp.ClientTimeout(total=self.web_api_timeout_seconds),
+            connector=aiohttp.TCPConnector(limit=CONCURRENT_CALLS + INTERACTIVE_CONNECTIONS),
         )
         api = SlackApi(
             self.settings.slack_api_url, self._token_for_team, self.metrics, self.http_session,

@@ -38,11 +38,14 @@ A = TypeVar("A")
 WriteAll = Callable[[Session, list[A]], list[T]]  # writes items of one kind, a result each
 
 PER_CONVERSATION_SECONDS = 1.0
-CONCURRENT_CALLS = 100
+CONCURRENT_CALLS = 200
 """Calls in flight across all conversations: sending keeps up with at most this many over
-Slack's latency (with 50, 10,000 reminders to 2,000 people took 21 s against a double
-answering in 50 ms, every call waiting for a slot; with 100, 12 s). Slack's limits are one
-post a second per conversation (the lanes) and a workspace-wide one it answers with 429."""
+Slack's latency. 10,000 reminders to 2,000 people against a double answering in 50 ms took
+21 s with 50 and 12 s with 100, every call waiting for a slot; with 200 the sweep's CPU is
+its limit (6.7 s). The worker's aiohttp session allows this many connections and a few
+more for interactive calls (bot/runtime.py). Slack's limits are one post a second per
+conversation (the lanes) and a workspace-wide one it answers with 429."""
+FORGET_LANES_ABOVE = 1000  # idle lanes are dropped once a Pacer holds more than this
 RECORD_LINGER_SECONDS = 0.02  # a result waits this long for others to share its transaction
 
 
@@ -206,6 +209,7 @@ class Pacer:
         self.interval = interval
         self.slots = asyncio.Semaphore(concurrency)
         self._lanes: dict[str, Lane] = {}
+        self._forget_above = FORGET_LANES_ABOVE
         self.workspaces: dict[str, Workspace] = {}
 
     @asynccontextmanager
@@ -218,7 +222,7 @@ class Pacer:
             return
         lane = self._lanes.get(conversation)
         if lane is None:
-            if len(self._lanes) > 1000:
+            if len(self._lanes) > self._forget_above:
                 self._forget_idle()
             team = conversation.partition(":")[0]
             if team not in self.workspaces:
@@ -236,6 +240,9 @@ class Pacer:
         for conversation, lane in list(self._lanes.items()):
             if not lane.holders and lane.ready_at <= now:
                 del self._lanes[conversation]
+        # a sweep to thousands of people holds thousands of lanes: look again only once
+        # their number has doubled, not at every new one
+        self._forget_above = max(FORGET_LANES_ABOVE, 2 * len(self._lanes))
 
 
 class Recorder:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.posts import queue_thread_reply
@@ -63,19 +63,22 @@ def claim_due(session: Session, *, worker: str, now: datetime, limit: int = 50) 
 def claim_batch(session: Session, *, worker: str, now: datetime, limit: int = 50
                 ) -> tuple[list[Claimed], bool]:
     """Claims up to `limit` due reminders, messages not built yet (`build_messages`), so
-    the write transaction stays short; and whether the limit was reached (more may be due)."""
-    query = select(Reminder).where(_due(now)).order_by(Reminder.due_at, Reminder.id).limit(limit)
+    the write transaction stays short; and whether the limit was reached (more may be due).
+    Columns and one UPDATE rather than loaded rows: a sweep claims thousands."""
+    query = (select(Reminder.id, Reminder.team_id, Reminder.kind, Reminder.recipient,
+                    Reminder.attempts, Reminder.payload)
+             .where(_due(now)).order_by(Reminder.due_at, Reminder.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    claimed = []
-    rows = session.scalars(query).all()
-    for reminder in rows:
-        reminder.state = DeliveryState.CLAIMED
-        reminder.claimed_by = worker
-        reminder.claimed_at = now
-        reminder.attempts += 1
-        claimed.append(Claimed(reminder.id, reminder.team_id, reminder.kind, reminder.recipient,
-                               reminder.attempts, (reminder.payload or {}).get("tz")))
+    rows = session.execute(query).all()
+    if rows:
+        session.execute(
+            update(Reminder).where(Reminder.id.in_([row.id for row in rows]))
+            .values(state=DeliveryState.CLAIMED, claimed_by=worker, claimed_at=now,
+                    attempts=Reminder.attempts + 1)
+            .execution_options(synchronize_session=False))
+    claimed = [Claimed(row.id, row.team_id, row.kind, row.recipient, row.attempts + 1,
+                       (row.payload or {}).get("tz")) for row in rows]
     return claimed, len(rows) >= limit
 
 
@@ -188,25 +191,34 @@ def record_sent(session: Session, claimed: Claimed, result: dict[str, Any], *,
 
 def record_all_sent(session: Session, sent: list[tuple[Claimed, dict[str, Any]]], *,
                     now: datetime) -> list[None]:
-    """Marks reminders Slack accepted as sent: one query loads them all, one flush writes
-    them (what a sent revisit leads to is queued in the same transaction)."""
-    reminders = _locked(session, [claimed.id for claimed, _ in sent])
-    for reminder, (_, result) in zip(reminders, sent, strict=True):
-        if reminder is None or reminder.state == DeliveryState.SENT:
+    """Marks reminders Slack accepted as sent in one query and one UPDATE (a sweep records
+    thousands); what a sent revisit leads to is queued in the same transaction."""
+    query = (select(Reminder.id, Reminder.state, Reminder.kind, Reminder.request_id,
+                    Reminder.payload)
+             .where(Reminder.id.in_([claimed.id for claimed, _ in sent])))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    found = {row.id: row for row in session.execute(query)}
+    changes, revisited = [], []
+    for claimed, result in sent:
+        row = found.get(claimed.id)
+        if row is None or row.state == DeliveryState.SENT:
             continue
-        reminder.state = DeliveryState.SENT
-        reminder.sent_at = now
-        reminder.last_error = None
-        reminder.claimed_by = reminder.claimed_at = None
-        reminder.payload = {**(reminder.payload or {}), "channel": result.get("channel"),
-                            "ts": result.get("ts")}
-        if reminder.kind == ReminderKind.REVISIT and reminder.request_id:
-            request = session.get(Request, reminder.request_id)
-            if request is not None:
-                queue_thread_reply(
-                    session, request,
-                    f"Product is revisiting the decision on #{request.id} today: new customers, "
-                    "revenue or blockers added here since the decision count as evidence.", now)
+        changes.append({"id": row.id, "state": DeliveryState.SENT, "sent_at": now,
+                        "last_error": None, "claimed_by": None, "claimed_at": None,
+                        "payload": {**(row.payload or {}), "channel": result.get("channel"),
+                                    "ts": result.get("ts")}})
+        if row.kind == ReminderKind.REVISIT and row.request_id:
+            revisited.append(row.request_id)
+    if changes:
+        session.execute(update(Reminder), changes)
+    for request_id in revisited:
+        request = session.get(Request, request_id)
+        if request is not None:
+            queue_thread_reply(
+                session, request,
+                f"Product is revisiting the decision on #{request.id} today: new customers, "
+                "revenue or blockers added here since the decision count as evidence.", now)
     return [None] * len(sent)
 
 

@@ -8,9 +8,9 @@ accepted the post. What a sent reminder leads to in a thread (the revisit note) 
 in the outbox in the same transaction that marks the reminder sent.
 
 Sending is paced to Slack's limits (bot/sending.py): about one chat.postMessage per second
-per conversation, and every DM is its own conversation, so reminders to different people go
-out together (up to 50 in flight) and only posts to the same conversation wait for each
-other. One sweep keeps claiming while reminders are due, for up to SWEEP_SECONDS, so one
+per conversation, and every DM is its own conversation, so reminders to different people
+go out together (up to CONCURRENT_CALLS in flight) and only posts to the same conversation
+wait for each other. One sweep keeps claiming while reminders are due, for up to SWEEP_SECONDS, so one
 `serve` tick or one `run-due` sends a whole backlog.
 """
 
@@ -52,7 +52,6 @@ __all__ = ["Pacer", "Sweep", "SweepReport", "sweep"]
 
 SWEEP_SECONDS = 240.0  # claiming stops after this, well before a claim expires (CLAIM_TTL)
 HOLD_LIMIT = CLAIM_TTL.total_seconds() / 2  # a claim held longer is given back unsent
-BUILDERS = 2  # threads building one claim's messages (the ack path needs threads too)
 
 
 @dataclass
@@ -110,15 +109,13 @@ class Sweep:
         return Batch(ready, full)
 
     async def _build(self, claimed: list[Claimed]) -> tuple[list[Claimed], list[Unsent]]:
-        """The messages, built in read-only transactions beside each other: on SQLite they
-        never hold the write lock the ack path needs."""
-        now = self.deps.now()
-        size = -(-len(claimed) // BUILDERS) or 1
-        parts = await asyncio.gather(*(
-            self.deps.db.run_read(partial(build_messages, claimed=chunk, now=now))
-            for chunk in (claimed[i:i + size] for i in range(0, len(claimed), size))))
-        return ([item for ready, _ in parts for item in ready],
-                [item for _, unsent in parts for item in unsent])
+        """The messages, built in one read-only transaction: on SQLite it never holds the
+        write lock the ack path needs. (Two transactions side by side, each building half,
+        cost more CPU in all and sent no sooner: the sweep's one core is its limit.)"""
+        if not claimed:
+            return [], []
+        return await self.deps.db.run_read(partial(build_messages, claimed=claimed,
+                                                   now=self.deps.now()))
 
     async def _send_lane(self, conversation: str | None, items: list[Claimed],
                          claimed_at: float) -> None:

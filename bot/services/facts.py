@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from bot.money import Money
 from bot.services.priority import Currencies
-from bot.services.requests import asks_of_many
-from models import Blocker, Decision, Request, RequestCustomer, RequestStatus
+from models import Blocker, Customer, Decision, Request, RequestCustomer, RequestStatus
 
 if TYPE_CHECKING:
     from bot.services.demand import DemandTotals
@@ -107,7 +106,7 @@ def _team_facts(session: Session, team_id: str, requests: list[Request],
             .where(Request.team_id == team_id, Request.duplicate_of_id.in_(ids),
                    Request.status == RequestStatus.MERGED).order_by(Request.id)):
         merged[canonical_id].append(duplicate_id)
-    asks = asks_of_many(session, ids + [d for group in merged.values() for d in group])
+    asks = _ask_facts(session, ids + [d for group in merged.values() for d in group])
     with_merged = [rid for rid in ids if merged[rid]] if currencies is None else ids
     totals = totals_of(session, team_id, with_merged, currencies or Currencies())
     decisions = current_decisions(session, ids)
@@ -127,9 +126,30 @@ def _team_facts(session: Session, team_id: str, requests: list[Request],
     return found
 
 
-def _add_asks(facts: RequestFacts, asks: list[tuple[RequestCustomer, str | None]]) -> None:
+def _ask_facts(session: Session, request_ids: list[int]) -> dict[int, list[Row[Any]]]:
+    """What the facts take from each request's asks, with the customer's name, in the order
+    they were made: columns rather than loaded asks, which a reminder sweep would load by
+    the ten thousand only to read."""
+    found: dict[int, list[Row[Any]]] = {}
+    for start in range(0, len(request_ids), 500):
+        rows = session.execute(
+            select(RequestCustomer.request_id, RequestCustomer.revenue_minor,
+                   RequestCustomer.currency, RequestCustomer.blocker,
+                   RequestCustomer.deal_close_on, RequestCustomer.deal_amount_minor,
+                   RequestCustomer.renewal_on, RequestCustomer.crm_url, Customer.name)
+            .outerjoin(Customer, Customer.id == RequestCustomer.customer_id)
+            .where(RequestCustomer.request_id.in_(request_ids[start:start + 500]))
+            .order_by(RequestCustomer.id)
+        )
+        for ask in rows:
+            found.setdefault(ask.request_id, []).append(ask)
+    return found
+
+
+def _add_asks(facts: RequestFacts, asks: list[Row[Any]]) -> None:
     revenue: dict[str, int] = {}
-    for ask, name in asks:
+    for ask in asks:
+        name = ask.name
         if name and name not in facts.customers:
             facts.customers.append(name)
         if ask.revenue_minor is not None and ask.currency:

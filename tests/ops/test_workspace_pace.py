@@ -123,3 +123,39 @@ def test_the_slack_double_answers_429_over_its_workspace_limit():
     assert slack._rate_limited("chat.postMessage", {}, 10.0) == 1.0
     assert slack._rate_limited("chat.update", {}, 10.0) == 0.0  # posting only
     assert slack._rate_limited("chat.postMessage", {}, 11.0) == 0.0
+
+
+def test_a_sweep_to_thousands_of_people_looks_for_idle_lanes_only_now_and_then():
+    """Every lane of a sweep to 3,000 people is busy for a second after its post, so none
+    can be forgotten: the Pacer looks again only once their number has doubled, not at
+    every new person (which cost a scan of all lanes per post)."""
+    scans: list[int] = []
+
+    async def scenario() -> Pacer:
+        pacer = Pacer(1.0)
+        forget = pacer._forget_idle
+        pacer._forget_idle = lambda: (scans.append(len(pacer._lanes)), forget())[1]
+        for n in range(3000):
+            async with pacer.lane(f"T1:U{n}") as lane, lane.turn():
+                pass
+        return pacer
+
+    pacer = asyncio.run(scenario())
+    assert scans == [1001, 2003]
+    assert len(pacer._lanes) == 3000  # none forgotten while it may not post yet
+
+
+def test_idle_lanes_are_forgotten_and_a_held_one_is_kept():
+    async def scenario() -> tuple[Pacer, float]:
+        pacer = Pacer(0.0)
+        async with pacer.lane("T1:U-held") as lane:
+            lane.rate_limited(30.0)
+        for n in range(1500):
+            async with pacer.lane(f"T1:U{n}") as lane, lane.turn():
+                pass
+        async with pacer.lane("T1:U-held") as lane:
+            return pacer, lane.ready_at - time.monotonic()
+
+    pacer, still_held = asyncio.run(scenario())
+    assert len(pacer._lanes) < 1000
+    assert still_held > 25  # its Retry-After survived the forgetting
