@@ -6,9 +6,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import aiohttp
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 
@@ -29,6 +29,9 @@ from bot.services.scores import Scoring
 from bot.settings import Settings
 from bot.slack_api import OutboxSender, SlackApi
 from models import utcnow
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +131,9 @@ class Runtime:
         self.bolt = build_bolt_app(self.deps, self.identity, replaying=self.worker)
         jobs.handle(JobKind.HANDLE_EVENT, events.dispatcher(self.bolt, self.db))
         self.handler = AsyncSlackRequestHandler(self.bolt)
-        if self.run_schedule:
+        if self.run_schedule:  # imported here: a serving process with a worker has no schedule
+            from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
             self.scheduler = AsyncIOScheduler(timezone="UTC")
             self.scheduler.add_job(
                 self.work_through, "interval", seconds=self.outbox_interval_seconds,

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import compress, repeat
 from operator import itemgetter
-
-from rapidfuzz import fuzz, process
+from typing import Any
 
 from bot.similarity.concepts import CONCEPTS, CONFLICTS, STOPWORDS, WEAK
 
@@ -105,12 +104,22 @@ def _vocabulary() -> _Vocabulary:
     )
 
 
+@cache
+def _rapidfuzz() -> tuple[Any, Any]:
+    """rapidfuzz's `fuzz` and `process`, imported on first use: the serving process imports
+    this module with the listeners but never ranks, and need not hold rapidfuzz's 2.5 MB."""
+    from rapidfuzz import fuzz, process
+
+    return fuzz, process
+
+
 @lru_cache(maxsize=WORD_CACHE)
 def _correct(word: str) -> str | None:
     """The concept a misspelt word was meant to be ("calender" -> `~calendar`), if any."""
     vocabulary = _vocabulary()
     if len(word) < 5 or not word.isalpha():
         return None
+    fuzz, process = _rapidfuzz()
     match = process.extractOne(
         word, vocabulary.single_words, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF
     )
@@ -239,7 +248,7 @@ def _conflicting(a: frozenset[int], b: frozenset[int]) -> bool:
 def _blend(cosine: float, title_a: str, title_b: str) -> float:
     if not FUZZ_SHARE or not title_a or not title_b:
         return min(1.0, cosine)
-    title = fuzz.token_set_ratio(title_a, title_b) / 100.0
+    title = _rapidfuzz()[0].token_set_ratio(title_a, title_b) / 100.0
     return min(1.0, (1.0 - FUZZ_SHARE) * cosine + FUZZ_SHARE * title * min(1.0, 2 * cosine))
 
 

@@ -1,0 +1,27 @@
+"""What the serving process leaves to its worker it does not import: rapidfuzz (only the
+worker ranks similar requests) and APScheduler (only a process with a schedule runs one).
+Each holds a few MB of the serving process's memory (bench/README.md, memory)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_importing_the_server_loads_neither_rapidfuzz_nor_apscheduler():
+    loaded = subprocess.run(
+        [sys.executable, "-c",
+         "import sys, bot.serve; print(sorted({m.split('.')[0] for m in sys.modules} "
+         "& {'rapidfuzz', 'apscheduler'}))"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"
+
+
+def test_ranking_imports_rapidfuzz_when_it_first_needs_it():
+    loaded = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; from bot.similarity.lexical import score, text_vector; "
+         "a = text_vector('Export to CSV', None); b = text_vector('CSV export', None); "
+         "print(score(a, b) > 0.5, 'rapidfuzz' in sys.modules)"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "True True"
