@@ -60,7 +60,12 @@ class Workspace:
     faster after each second in which Slack took them all. So a sweep that meets the
     limit sends a 429 now and then, not one for every post it tries, and goes about as
     fast as the limit lets it. The learned rate is forgotten after FORGET_SECONDS without
-    a 429."""
+    a 429.
+
+    Every post already on its way when the first 429s come back is refused too, so a
+    workspace starts with START_WINDOW posts in flight and lets one more go for every two
+    Slack accepts (a sweep to thousands reaches CONCURRENT_CALLS within a few hundred
+    posts); meeting the limit starts it over."""
 
     WINDOW_SECONDS = 10.0  # the accepted posts the rate is learned from
     SLOWER = 0.8  # after a 429: this much of the rate Slack accepted
@@ -70,8 +75,12 @@ class Workspace:
     nothing of Slack's limit) and however often Slack answers 429: Slack's pace in a single
     channel, and well under "several hundred messages per minute"."""
     FORGET_SECONDS = 120.0
+    START_WINDOW = 40  # posts in flight in a workspace before Slack has accepted any
 
     def __init__(self) -> None:
+        self.window = float(self.START_WINDOW)  # posts that may be in flight
+        self.in_flight = 0
+        self._room: asyncio.Future[None] | None = None  # a finished post makes room
         self.ready_at = 0.0  # time.monotonic() before which no post may go (Retry-After)
         self.rate: float | None = None  # posts a second; None: no limit met lately
         self._next_at = 0.0  # the next post's turn, at `rate`
@@ -89,7 +98,9 @@ class Workspace:
         """Waits for this post's turn: after any hold, `1/rate` after the one before, first
         come first served. Turns are given one at a time, each when it comes, so a new hold
         or rate applies to every post still waiting."""
-        if self.rate is None and not self._waiting and not self.held():
+        if (self.rate is None and not self._waiting and not self.held()
+                and self.in_flight < self.window):
+            self.in_flight += 1
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append(waiter)
@@ -104,13 +115,25 @@ class Workspace:
             if at > now:
                 await asyncio.sleep(at - now)
                 continue  # a hold or a new rate may have come meanwhile
+            if self.in_flight >= self.window:
+                self._room = asyncio.get_running_loop().create_future()
+                await self._room
+                continue
             waiter = self._waiting.popleft()
             if waiter.done():  # its sender was cancelled
                 continue
+            self.in_flight += 1
             waiter.set_result(None)
             self._next_at = now + 1.0 / self.rate if self.rate is not None else now
 
+    def finished(self) -> None:
+        """A post that had its turn has been answered (or given its turn back)."""
+        self.in_flight -= 1
+        if self._room is not None and not self._room.done():
+            self._room.set_result(None)
+
     def accepted(self, now: float) -> None:
+        self.window += 0.5
         self._accepted.append(now)
         self._forget_accepted_before(now - self.WINDOW_SECONDS)
         if self.rate is None:
@@ -136,6 +159,7 @@ class Workspace:
         accepted = len(self._accepted) / span
         self.rate = max(self.MIN_RATE,
                         self.SLOWER * min(self.rate or accepted, accepted or self.MIN_RATE))
+        self.window = float(self.START_WINDOW)
         self._slowed_at = now
         log.info("slack's workspace-wide posting limit met: slowing down",
                  extra={"posts_per_second": round(self.rate, 2), "retry_after": seconds})
@@ -175,10 +199,13 @@ class Lane:
             if workspace is None or not workspace.held():
                 break
             self._pacer.slots.release()  # held while it waited for a slot: its turn again
+            workspace.finished()
         try:
             yield
         finally:
             self._pacer.slots.release()
+            if workspace is not None:
+                workspace.finished()
             if paced:
                 self.hold(self._pacer.interval)
 

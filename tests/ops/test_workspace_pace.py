@@ -159,3 +159,46 @@ def test_idle_lanes_are_forgotten_and_a_held_one_is_kept():
     pacer, still_held = asyncio.run(scenario())
     assert len(pacer._lanes) < 1000
     assert still_held > 25  # its Retry-After survived the forgetting
+
+
+def test_a_workspace_starts_with_a_few_posts_in_flight_and_lets_more_go_as_slack_takes_them():
+    """Every post on its way when Slack's first 429s come back is refused too: posts in
+    flight in a workspace start at START_WINDOW and grow by one for two accepted."""
+    start = Workspace.START_WINDOW
+    most_at_once: list[int] = []
+
+    async def scenario(posts: int, accept: bool) -> Pacer:
+        pacer = Pacer(0.0)
+        in_flight = 0
+        peak = 0
+
+        async def post(n: int) -> None:
+            nonlocal in_flight, peak
+            async with pacer.lane(f"T1:U{n}") as lane, lane.turn():
+                in_flight += 1
+                peak = max(peak, in_flight)
+                await asyncio.sleep(0.01)
+                in_flight -= 1
+                if accept:
+                    lane.posted()
+
+        await asyncio.gather(*(post(n) for n in range(posts)))
+        most_at_once.append(peak)
+        return pacer
+
+    pacer = asyncio.run(scenario(3 * start, accept=False))
+    assert most_at_once[-1] == start
+    assert pacer.workspaces["T1"].in_flight == 0  # every turn given back
+
+    pacer = asyncio.run(scenario(3 * start, accept=True))
+    assert start < most_at_once[-1] < 3 * start
+    assert pacer.workspaces["T1"].window == start + 1.5 * start
+
+
+def test_meeting_the_limit_starts_the_window_over():
+    workspace = Workspace()
+    now = accepted(workspace, 200, 100.0, 50)
+    assert workspace.window == Workspace.START_WINDOW + 100
+    workspace.rate_limited("T1:U1", 1.0, now)
+    workspace.rate_limited("T1:U2", 1.0, now + 0.01)
+    assert workspace.window == Workspace.START_WINDOW
