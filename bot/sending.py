@@ -106,7 +106,12 @@ class Workspace:
         self._waiting.append(waiter)
         if self._releasing is None or self._releasing.done():
             self._releasing = asyncio.create_task(self._release())
-        await waiter
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # given its turn as it was cancelled
+                self.finished()
+            raise
 
     async def _release(self) -> None:
         while self._waiting:
@@ -195,7 +200,12 @@ class Lane:
                     await asyncio.sleep(wait)
             if workspace is not None:
                 await workspace.turn()
-            await self._pacer.slots.acquire()
+            try:
+                await self._pacer.slots.acquire()
+            except asyncio.CancelledError:
+                if workspace is not None:
+                    workspace.finished()
+                raise
             if workspace is None or not workspace.held():
                 break
             self._pacer.slots.release()  # held while it waited for a slot: its turn again

@@ -10,8 +10,8 @@ in the outbox in the same transaction that marks the reminder sent.
 Sending is paced to Slack's limits (bot/sending.py): about one chat.postMessage per second
 per conversation, and every DM is its own conversation, so reminders to different people
 go out together (up to CONCURRENT_CALLS in flight) and only posts to the same conversation
-wait for each other. One sweep keeps claiming while reminders are due, for up to SWEEP_SECONDS, so one
-`serve` tick or one `run-due` sends a whole backlog.
+wait for each other. One sweep keeps claiming while reminders are due, for up to
+SWEEP_SECONDS, so one `serve` tick or one `run-due` sends a whole backlog.
 """
 
 from __future__ import annotations

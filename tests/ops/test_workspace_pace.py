@@ -202,3 +202,36 @@ def test_meeting_the_limit_starts_the_window_over():
     workspace.rate_limited("T1:U1", 1.0, now)
     workspace.rate_limited("T1:U2", 1.0, now + 0.01)
     assert workspace.window == Workspace.START_WINDOW
+
+
+def test_a_post_cancelled_while_it_waits_gives_its_place_back():
+    """Cancelled waiting for a slot after its turn in the workspace, or waiting for room in
+    the workspace's window (a sweep stopped): the posts in flight are counted right, and
+    the next post goes."""
+
+    async def scenario() -> tuple[int, int]:
+        pacer = Pacer(0.0, concurrency=2)
+        release = asyncio.Event()
+
+        async def post(n: int) -> None:
+            async with pacer.lane(f"T1:U{n}") as lane, lane.turn():
+                await release.wait()
+
+        holders = [asyncio.create_task(post(n)) for n in range(2)]  # both slots
+        await asyncio.sleep(0.01)
+        for_slot = asyncio.create_task(post(2))  # its turn in the workspace, then no slot
+        await asyncio.sleep(0.01)
+        workspace = pacer.workspaces["T1"]
+        workspace.window = 2
+        for_window = asyncio.create_task(post(3))  # no room in the window
+        await asyncio.sleep(0.01)
+        for_slot.cancel()
+        for_window.cancel()
+        await asyncio.gather(for_slot, for_window, return_exceptions=True)
+        during = workspace.in_flight
+        release.set()
+        await asyncio.gather(*holders)
+        await asyncio.wait_for(post(4), 1.0)
+        return during, workspace.in_flight
+
+    assert asyncio.run(scenario()) == (2, 0)
