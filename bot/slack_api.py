@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -32,6 +32,8 @@ from bot.sending import Batch, Drain, Pacer, Recorder
 from bot.services import outbox
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 TRANSIENT_ERRORS = frozenset(
     {
@@ -163,13 +165,7 @@ class SlackApi:
         """A call the bot owes (the outbox, a reminder): a rate limit or a 5xx is raised at
         once, for the caller to retry it later; pace it with `pacer`."""
         if method in JSON_METHODS and self.session is not None:
-            try:
-                answer = await self._post_json(team_id, method, args)
-            except Exception as exc:
-                self.metrics.web_api_calls.labels(method=method, outcome=classify(exc).error).inc()
-                raise
-            self.metrics.web_api_calls.labels(method=method, outcome="ok").inc()
-            return answer
+            return await self._counted(method, self._post_json(team_id, method, args))
         return await self._call(await self.client(team_id, queued=True), method, args)
 
     async def _post_json(self, team_id: str | None, method: str, args: dict[str, Any]
@@ -202,20 +198,25 @@ class SlackApi:
             data = None
         if status == 200 and isinstance(data, dict) and data.get("ok"):
             return data
-        response_ = AsyncSlackResponse(client=None, http_verb="POST", api_url=url, req_args={},
-                                       data=data if isinstance(data, dict) else {},
-                                       headers=dict(answer_headers), status_code=status)
-        raise SlackApiError(f"The request to the Slack API failed. (url: {url})", response_)
+        refused = AsyncSlackResponse(client=None, http_verb="POST", api_url=url, req_args={},
+                                     data=data if isinstance(data, dict) else {},
+                                     headers=dict(answer_headers), status_code=status)
+        raise SlackApiError(f"The request to the Slack API failed. (url: {url})", refused)
 
     async def _call(self, client: AsyncWebClient, method: str, args: dict[str, Any]
                     ) -> dict[str, Any]:
+        response = await self._counted(method, getattr(client, method.replace(".", "_"))(**args))
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    async def _counted(self, method: str, call: Awaitable[T]) -> T:
+        """`call`'s answer, counted by method and outcome (ok, or why it failed)."""
         try:
-            response = await getattr(client, method.replace(".", "_"))(**args)
+            answer = await call
         except Exception as exc:
             self.metrics.web_api_calls.labels(method=method, outcome=classify(exc).error).inc()
             raise
         self.metrics.web_api_calls.labels(method=method, outcome="ok").inc()
-        return dict(response.data) if isinstance(response.data, dict) else {}
+        return answer
 
 
 class SlackApiUnavailable(Exception):

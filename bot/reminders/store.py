@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.posts import queue_thread_reply
@@ -68,9 +68,7 @@ def claim_batch(session: Session, *, worker: str, now: datetime, limit: int = 50
     query = (select(Reminder.id, Reminder.team_id, Reminder.kind, Reminder.recipient,
                     Reminder.attempts, Reminder.payload)
              .where(_due(now)).order_by(Reminder.due_at, Reminder.id).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    rows = session.execute(query).all()
+    rows = session.execute(_locking(session, query, skip_locked=True)).all()
     if rows:
         session.execute(
             update(Reminder).where(Reminder.id.in_([row.id for row in rows]))
@@ -138,14 +136,20 @@ def settle_unsent(session: Session, unsent: list[Unsent]) -> list[None]:
     return [None] * len(unsent)
 
 
+def _locking(session: Session, query: Select[Any], skip_locked: bool = False) -> Select[Any]:
+    """`query` locking the rows it reads on PostgreSQL (SQLite's transactions begin
+    IMMEDIATE: one writer at a time)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=skip_locked)
+    return query
+
+
 def _locked(session: Session, ids: list[int]) -> list[Reminder | None]:
     """The reminders of `ids` (in that order) loaded in one query, locked on PostgreSQL."""
     if not ids:
         return []
-    query = select(Reminder).where(Reminder.id.in_(ids))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    found = {r.id: r for r in session.scalars(query)}
+    found = {r.id: r for r in session.scalars(
+        _locking(session, select(Reminder).where(Reminder.id.in_(ids))))}
     return [found.get(i) for i in ids]
 
 
@@ -196,9 +200,7 @@ def record_all_sent(session: Session, sent: list[tuple[Claimed, dict[str, Any]]]
     query = (select(Reminder.id, Reminder.state, Reminder.kind, Reminder.request_id,
                     Reminder.payload)
              .where(Reminder.id.in_([claimed.id for claimed, _ in sent])))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    found = {row.id: row for row in session.execute(query)}
+    found = {row.id: row for row in session.execute(_locking(session, query))}
     changes, revisited = [], []
     for claimed, result in sent:
         row = found.get(claimed.id)

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from bot.money import Money
 from bot.services.priority import Currencies
-from models import Blocker, Customer, Decision, Request, RequestCustomer, RequestStatus
+from bot.services.requests import ask_rows
+from models import Blocker, Decision, Request, RequestCustomer, RequestStatus
 
 if TYPE_CHECKING:
     from bot.services.demand import DemandTotals
@@ -127,22 +128,16 @@ def _team_facts(session: Session, team_id: str, requests: list[Request],
 
 
 def _ask_facts(session: Session, request_ids: list[int]) -> dict[int, list[Row[Any]]]:
-    """What the facts take from each request's asks, with the customer's name, in the order
-    they were made: columns rather than loaded asks, which a reminder sweep would load by
-    the ten thousand only to read."""
+    """What the facts take from each request's asks, with the customer's name: columns
+    rather than loaded asks, which a reminder sweep would load by the ten thousand only to
+    read."""
     found: dict[int, list[Row[Any]]] = {}
-    for start in range(0, len(request_ids), 500):
-        rows = session.execute(
-            select(RequestCustomer.request_id, RequestCustomer.revenue_minor,
-                   RequestCustomer.currency, RequestCustomer.blocker,
-                   RequestCustomer.deal_close_on, RequestCustomer.deal_amount_minor,
-                   RequestCustomer.renewal_on, RequestCustomer.crm_url, Customer.name)
-            .outerjoin(Customer, Customer.id == RequestCustomer.customer_id)
-            .where(RequestCustomer.request_id.in_(request_ids[start:start + 500]))
-            .order_by(RequestCustomer.id)
-        )
-        for ask in rows:
-            found.setdefault(ask.request_id, []).append(ask)
+    for ask in ask_rows(session, request_ids, RequestCustomer.request_id,
+                        RequestCustomer.revenue_minor, RequestCustomer.currency,
+                        RequestCustomer.blocker, RequestCustomer.deal_close_on,
+                        RequestCustomer.deal_amount_minor, RequestCustomer.renewal_on,
+                        RequestCustomer.crm_url):
+        found.setdefault(ask.request_id, []).append(ask)
     return found
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -300,16 +302,21 @@ def asks_of_many(session: Session, request_ids: list[int]
                  ) -> dict[int, list[tuple[RequestCustomer, str | None]]]:
     """Each request's asks with their customer's name, in the order they were made."""
     found: dict[int, list[tuple[RequestCustomer, str | None]]] = {}
+    for ask, name in ask_rows(session, request_ids, RequestCustomer):
+        found.setdefault(ask.request_id, []).append((ask, name))
+    return found
+
+
+def ask_rows(session: Session, request_ids: list[int], *columns: Any) -> Iterator[Row[Any]]:
+    """`columns` of the asks of `request_ids` and their customer's name last, in the order
+    the asks were made, 500 requests a query."""
     for start in range(0, len(request_ids), 500):
-        rows = session.execute(
-            select(RequestCustomer, Customer.name)
+        yield from session.execute(
+            select(*columns, Customer.name)
             .outerjoin(Customer, Customer.id == RequestCustomer.customer_id)
             .where(RequestCustomer.request_id.in_(request_ids[start:start + 500]))
             .order_by(RequestCustomer.id)
         )
-        for ask, name in rows:
-            found.setdefault(ask.request_id, []).append((ask, name))
-    return found
 
 
 @dataclass

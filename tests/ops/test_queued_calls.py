@@ -34,17 +34,18 @@ async def _no_token(_team: str | None) -> str | None:
     return None
 
 
+async def attempt_through(base_url: str, method: str, args: dict[str, Any], token=_token,
+                          metrics: Metrics | None = None) -> tuple[dict[str, Any], CallFailure | None]:
+    """One `attempt` through a SlackApi with its own aiohttp session, as the worker has."""
+    async with aiohttp.ClientSession() as session:
+        api = SlackApi(base_url, token, metrics or Metrics(), session)
+        return await attempt(api, "T0QUEUED", method, args)
+
+
 def queued(base_url: str, method: str, args: dict[str, Any], token=_token
            ) -> tuple[dict[str, Any], CallFailure | None, Metrics]:
-    """One `attempt` through a SlackApi with its own aiohttp session, as the worker has."""
     metrics = Metrics()
-
-    async def run() -> tuple[dict[str, Any], CallFailure | None]:
-        async with aiohttp.ClientSession() as session:
-            api = SlackApi(base_url, token, metrics, session)
-            return await attempt(api, "T0QUEUED", method, args)
-
-    return (*asyncio.run(run()), metrics)
+    return (*asyncio.run(attempt_through(base_url, method, args, token, metrics)), metrics)
 
 
 def calls_counted(metrics: Metrics, method: str, outcome: str) -> float:
@@ -129,9 +130,7 @@ def against(handler: Handler, method: str = "chat.postMessage"
         await site.start()
         port = runner.addresses[0][1]
         try:
-            async with aiohttp.ClientSession() as session:
-                api = SlackApi(f"http://127.0.0.1:{port}/api/", _token, Metrics(), session)
-                return await attempt(api, "T0QUEUED", method, MESSAGE)
+            return await attempt_through(f"http://127.0.0.1:{port}/api/", method, MESSAGE)
         finally:
             await runner.cleanup()
 
