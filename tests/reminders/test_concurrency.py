@@ -25,6 +25,13 @@ RECIPIENTS = [f"U0CONC{n:04d}" for n in range(24)]
 
 
 @pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    """These sweeps read the real clock: on a weekend in the recipients' time zone quiet
+    weekends would hold their reminders until Monday (as `run_due` below turns them off)."""
+    return {"REQUESTBOT_QUIET_WEEKENDS": False}
+
+
+@pytest.fixture
 def clock():
     """Filed three days ago by the real clock, so `run-due` (which reads the real clock)
     finds the follow-up nudge due."""
