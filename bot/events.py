@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.db import Database
-from bot.jobs import Handler, JobKind, Jobs, Sending
+from bot.jobs import STORED_EVENT, Handler, JobKind, Jobs, Sending, StoredEvent
 from bot.services import jobs
 from bot.services.jobs import ClaimedJob
 
@@ -56,13 +56,16 @@ async def take_in(jobs_queue: Jobs, team_id: str | None, raw_body: bytes) -> Non
 
 
 def dispatcher(bolt: AsyncApp, db: Database) -> Handler:
-    """The worker's handler for stored events. Its listeners keep what they must in jobs
-    or transactions of their own, each once per event id, so a dispatch repeated after a
-    crash does nothing twice."""
+    """The worker's handler for stored events. A listener whose work is a job runs it as
+    this event's job (`StoredEvent`); others keep what they must in transactions of their
+    own, each once per event id, so a dispatch repeated after a crash does nothing twice."""
 
     async def dispatch(job: ClaimedJob) -> Sending:
-        await bolt.async_dispatch(AsyncBoltRequest(body=job.payload["body"], mode="socket_mode"))
-        await db.run(lambda session: jobs.finish(session, job))
+        stored = StoredEvent(job)
+        await bolt.async_dispatch(AsyncBoltRequest(
+            body=job.payload["body"], mode="socket_mode", context={STORED_EVENT: stored}))
+        if not stored.taken:
+            await db.run(lambda session: jobs.finish(session, job))
         return None
 
     return dispatch

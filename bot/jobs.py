@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -42,6 +43,20 @@ class JobKind(StrEnum):
     STORE_BLOCKER_ANSWER = "store_blocker_answer"  # a follow-up question's button
     READ_THREAD_REPLY = "read_thread_reply"  # a rep's facts in a request's thread
     HANDLE_EVENT = "handle_event"  # an Events API event, acked on arrival (bot/events.py)
+
+
+STORED_EVENT = "requestbot_stored_event"  # in the Bolt context of an event the worker replays
+
+
+@dataclass
+class StoredEvent:
+    """An event the serving process stored as a job before its ack (bot/events.py), while
+    the worker dispatches it. A listener's work needs no job of its own there: it runs as
+    the event's job (`Jobs.submit_and_start`), whose row its transaction deletes, so a
+    repeated dispatch does nothing twice and a failed one is tried again whole."""
+
+    job: ClaimedJob
+    taken: bool = False
 
 
 class Jobs:
@@ -79,6 +94,18 @@ class Jobs:
             return await self.store_in.store(team_id, kind, payload, self.now())
         return await self.db.run(
             lambda s: jobs.add(s, team_id=team_id, kind=kind, payload=payload, now=self.now()))
+
+    async def submit_and_start(self, team_id: str, kind: str, payload: dict[str, Any],
+                               context: Mapping[str, Any] | None = None) -> None:
+        """A listener's work on an event Bolt acked before it ran: stored, then started. In
+        the worker's replay of a stored event (`context` holds a StoredEvent), it runs at
+        once as that event's job: no second job stored, claimed and finished."""
+        stored = (context or {}).get(STORED_EVENT)
+        if isinstance(stored, StoredEvent) and not stored.taken:
+            stored.taken = True
+            await self._run(replace(stored.job, kind=kind, payload=payload))
+            return
+        await self.start(await self.submit(team_id, kind, payload))
 
     async def start(self, job_id: int) -> None:
         """After the ack: the worker is told, or the job runs here and now."""

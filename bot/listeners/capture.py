@@ -139,7 +139,8 @@ def register_reaction_capture(app: AsyncApp, deps: Deps, emoji: str) -> None:
     matcher = matcher_for(deps.settings.similarity)
 
     @app.event({"type": "reaction_added", "reaction": re.compile(f"^{re.escape(emoji)}$")})
-    async def file_reacted_message(body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def file_reacted_message(body: dict[str, Any], event: dict[str, Any],
+                                   context) -> None:
         item = event.get("item") or {}
         if item.get("type") != "message":
             return
@@ -147,11 +148,10 @@ def register_reaction_capture(app: AsyncApp, deps: Deps, emoji: str) -> None:
         channel, ts = item.get("channel"), item.get("ts")
         if not (team and user and channel and ts):
             return
-        job = await deps.jobs.submit(team, JobKind.FILE_REACTED_MESSAGE, {
+        await deps.jobs.submit_and_start(team, JobKind.FILE_REACTED_MESSAGE, {
             "user": user, "channel": channel, "ts": ts, "at": deps.now().isoformat(),
             "delivery": f"event:{body.get('event_id')}",
-        })
-        await deps.jobs.start(job)
+        }, context)
 
     async def file_reacted_message_later(job: ClaimedJob) -> Sending:
         taken = job.payload

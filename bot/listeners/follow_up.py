@@ -87,12 +87,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         today = deps.now().date()
         if answers_from_reply(parse_thread_reply(text, today=today)).is_empty():
             return  # people talk in threads; only facts are recorded
-        job = await deps.jobs.submit(team_of(body), JobKind.READ_THREAD_REPLY, {
+        await deps.jobs.submit_and_start(team_of(body), JobKind.READ_THREAD_REPLY, {
             "user": event["user"], "channel": event.get("channel", ""), "thread_ts": thread_ts,
             "text": text, "today": today.isoformat(), "at": deps.now().isoformat(),
             "delivery": f"event:{body.get('event_id')}",
-        })
-        await deps.jobs.start(job)
+        }, context)
 
     async def store_thread_reply(job: ClaimedJob) -> Sending:
         taken = job.payload

@@ -15,20 +15,29 @@ import pytest
 from sqlalchemy import select, text
 
 import bot.listeners.capture as capture
+import bot.listeners.follow_up as follow_up
 from bot.inbox import JobInbox, JobTableWriter
 from bot.jobs import Jobs
 from bot.metrics import Metrics
+from bot.runtime import Runtime
 from bot.services import jobs
 from bot.services.jobs import CLAIM_TTL, JobTaken
 from bot.worker import WORKER_NICE
-from models import Job
+from models import Customer, Job, RequestCustomer
 from tests.flows.helpers import opened_view, posted, requests_in, state_for
 from tests.harness import CHANNEL, REP, TEAM_ID, wait_until
+from tests.slack.payloads import event_callback, message_event
 
 
 def job_rows(db) -> list[Job]:
     with db.sessions() as session:
         return list(session.scalars(select(Job).order_by(Job.id)))
+
+
+def customer_names(db) -> list[str]:
+    with db.sessions() as session:
+        return list(session.scalars(
+            select(Customer.name).join(RequestCustomer, RequestCustomer.customer_id == Customer.id)))
 
 
 def submit_request(bot, slack, title: str):
@@ -309,3 +318,55 @@ def test_jobs_are_done_without_waiting_for_what_they_send(db, clock):
     done, seconds = asyncio.run(run_then_drain())
     assert done == 20 and seconds < 1.0  # 20 jobs, 8 at a time, none waited for a send
     assert job_rows(db) == [] and sorted(sent) == list(range(20))
+
+
+def test_a_stored_thread_reply_is_read_as_its_event_job_once_even_after_a_failure(
+    bot, slack, db, clock, settings, monkeypatch
+):
+    """The worker replays a stored event; the reply's facts are stored in the transaction
+    that finishes the event's job (no second job), so a failure puts the event back whole
+    and a delivery Slack repeated changes nothing."""
+    submit_request(bot, slack, "Dark mode")
+    [card] = wait_until(lambda: [c for c in posted(slack, channel=CHANNEL)
+                                 if "Dark mode" in c.args["text"] and not c.args.get("thread_ts")])
+    thread = card.response["ts"]
+    bot.wait_idle()
+    slack.reset()
+    body, _ = event_callback(message_event(CHANNEL, REP, "also Initech, $20k ARR", thread_ts=thread),
+                             event_id="Ev0REPLAY01")
+    store = lambda s: jobs.add(s, team_id=TEAM_ID, kind="handle_event",  # noqa: E731
+                               payload={"body": body}, now=clock.now())
+    monkeypatch.setattr(follow_up, "store_answers", _fails_once(follow_up.store_answers))
+    worker = Runtime(settings, db, now=clock.now, run_schedule=False, post_interval_seconds=0.0,
+                     worker=True)
+
+    async def replay(*, slack_sent_it_again: bool = False) -> int:
+        if slack_sent_it_again:
+            db.transaction(store)
+        done = await worker.deps.jobs.run_due()
+        await worker.deps.jobs.sent()
+        return done
+
+    async def in_the_worker() -> None:
+        await worker.start()
+        try:
+            db.transaction(store)
+            assert await replay() == 1
+            [event_job] = job_rows(db)  # back, whole, for its next try; no job of its own
+            assert event_job.kind == "handle_event" and event_job.attempts == 1
+            assert "database hiccup" in event_job.last_error
+            assert customer_names(db) == [] and posted(slack, thread_ts=thread) == []
+
+            clock.advance(seconds=10)
+            assert await replay() == 1
+            assert job_rows(db) == [] and customer_names(db) == ["Initech"]
+            [receipt] = posted(slack, thread_ts=thread)
+            assert "Initech" in receipt.args["text"]
+
+            assert await replay(slack_sent_it_again=True) == 1
+            assert job_rows(db) == [] and customer_names(db) == ["Initech"]
+            assert len(posted(slack, thread_ts=thread)) == 1
+        finally:
+            await worker.stop()
+
+    asyncio.run(in_the_worker())
