@@ -1,5 +1,6 @@
-"""Queued calls (the outbox, reminders) posted as JSON straight through aiohttp
-(`SlackApi.send`): what Slack sees, and how each kind of failure comes back to the caller."""
+"""Calls posted as JSON straight through aiohttp (`SlackApi._post_json`), queued ones (the
+outbox, reminders: `SlackApi.send`) and interactive ones (a modal opened after an ack:
+`SlackApi.call`): what Slack sees, and how each kind of failure comes back to the caller."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from slack_sdk.errors import SlackApiError
 
 from bot.metrics import Metrics
 from bot.slack_api import CallFailure, SlackApi, attempt
@@ -94,6 +96,44 @@ def test_a_server_error_is_left_to_the_rows_backoff(double):
 
     assert failure == CallFailure("fatal_error", permanent=False)
     assert len(double.calls_to("views.publish")) == 1
+
+
+MODAL = {"type": "modal", "callback_id": "request_modal", "title": {"type": "plain_text", "text": "New request"},
+         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "café"}}]}
+
+
+def interactive(base_url: str, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    async def run() -> dict[str, Any]:
+        async with aiohttp.ClientSession() as session:
+            return await SlackApi(base_url, _token, Metrics(), session).call(
+                "T0QUEUED", method, **args)
+
+    return asyncio.run(run())
+
+
+def test_a_modal_opened_for_someone_waiting_goes_as_json_and_a_server_error_is_tried_once_more(
+    double,
+):
+    double.server_error("views.open", status=503)
+
+    answer = interactive(double.base_url, "views.open", {"trigger_id": "1.2.abc", "view": MODAL})
+
+    assert answer["ok"] and answer["view"]["callback_id"] == "request_modal"
+    first, second = double.calls_to("views.open")
+    assert first.status == 503 and second.status == 200 and second.token == TOKEN
+    assert second.headers["Content-Type"].startswith("application/json")
+    assert second.at - first.at >= 0.5  # slack-sdk's pause before its retry
+    assert double.violations == []
+
+
+def test_a_modal_slack_keeps_failing_raises_slacks_error_after_one_more_try(double):
+    double.server_error("views.open", status=500, times=2)
+
+    with pytest.raises(SlackApiError) as raised:
+        interactive(double.base_url, "views.open", {"trigger_id": "1.2.abc", "view": MODAL})
+
+    assert raised.value.response.status_code == 500
+    assert len(double.calls_to("views.open")) == 2
 
 
 def test_a_method_that_takes_no_json_still_goes_through_slack_sdk(double):
