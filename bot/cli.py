@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import loops
 from bot.db import Database, is_sqlite, normalize_url, schema_is_current, upgrade
 from bot.logs import configure_logging
 from bot.services.scores import Scoring, catch_up, mark_other_basis_due
@@ -118,7 +118,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from bot.serve import serve
 
     request_time_slice(SHORTEST_SLICE_NS)  # before any thread starts: they inherit it
-    asyncio.run(serve(settings, database, host=args.host, port=args.port))
+    loops.run(serve(settings, database, host=args.host, port=args.port))
     return 0
 
 
@@ -170,7 +170,7 @@ def run_reminders_due(args: argparse.Namespace) -> int:
     settings = load_settings()
     configure_logging(settings.log_format)
     database = open_database(settings, migrate_sqlite=True)
-    sent = asyncio.run(run_reminders_once(settings, database))
+    sent = loops.run(run_reminders_once(settings, database))
     print(f"requestbot: sent {sent} reminder(s)", file=sys.stderr)
     return 0
 

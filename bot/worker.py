@@ -110,7 +110,9 @@ def main(settings: Settings, wake: Connection, metrics_snapshot: Path) -> None:
     os.nice(WORKER_NICE)
     request_time_slice(DEFAULT_SLICE)  # the serving process's short ones are for acks
     configure_logging(settings.log_format)
-    asyncio.run(work(settings, wake, metrics_snapshot))
+    from bot import loops
+
+    loops.run(work(settings, wake, metrics_snapshot))
 
 
 async def work(settings: Settings, wake: Connection, metrics_snapshot: Path) -> None:

@@ -1,11 +1,13 @@
 """The bot as an operator meets it: health, readiness, metrics, and Slack's signature checks."""
 
+import asyncio
 import json
 import time
 
 import httpx
 from sqlalchemy import func, select
 
+from bot import loops
 from models import SlackDelivery
 from tests.slack.payloads import event_callback, message_event, url_verification
 
@@ -73,3 +75,10 @@ def test_signed_requests_dispatched_straight_into_the_app_are_verified_too(bot, 
     assert bot.dispatch(body, content_type).status == 200
     [call] = slack.wait_for("views.open")
     assert call.args["view"]["callback_id"] == "request_modal"
+
+
+def test_the_long_running_processes_run_on_uvloop():
+    async def running_loop() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    assert loops.run(running_loop()).startswith("uvloop")
