@@ -1,5 +1,5 @@
-"""The floor: a Bolt AsyncApp on the bot's server stack (Starlette adapter + uvicorn) that
-only acknowledges the kinds of request the load driver sends.
+"""The floor: a Bolt AsyncApp on the bot's server stack (Starlette adapter + uvicorn with
+httptools on uvloop) that only acknowledges the kinds of request the load driver sends.
 
     SLACK_SIGNING_SECRET=... python bench/bare_app.py --port 3100
 
@@ -69,7 +69,7 @@ def main() -> int:
     app = build_app(os.environ["SLACK_SIGNING_SECRET"],
                     os.environ.get("SLACK_BOT_TOKEN", "xoxb-bare-app"))
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
-                lifespan="on")
+                lifespan="on", http="httptools", loop="uvloop")
     return 0
 
 
