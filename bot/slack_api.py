@@ -73,7 +73,7 @@ JSON_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral
 """Methods posted as JSON straight through aiohttp (`SlackApi._post_json`); Slack takes a
 JSON body for these, as slack-sdk sends them. Others go through slack-sdk."""
 SERVER_ERRORS_RETRIED = (500, 503)
-"""An interactive call's answers tried once more, after half a second and up to a second
+"""A call's answers tried once more unless it is queued, after half a second and up to a second
 of jitter, as slack-sdk's AsyncServerErrorRetryHandler does."""
 RECONNECT_ERRORS = (aiohttp.ServerConnectionError, aiohttp.ClientOSError)
 """A dropped keep-alive connection: tried again once, at once, as slack-sdk's
@@ -163,20 +163,22 @@ class SlackApi:
 
     async def call(self, team_id: str | None, method: str, **args: Any) -> dict[str, Any]:
         """A call made for someone waiting now (a modal, a user's time zone)."""
-        if method in JSON_METHODS and self.session is not None:
-            return await self._counted(method, self._post_json(team_id, method, args,
-                                                               interactive=True))
-        return await self._call(await self.client(team_id), method, args)
+        return await self._through(team_id, method, args, queued=False)
 
     async def send(self, team_id: str | None, method: str, **args: Any) -> dict[str, Any]:
         """A call the bot owes (the outbox, a reminder): a rate limit or a 5xx is raised at
         once, for the caller to retry it later; pace it with `pacer`."""
+        return await self._through(team_id, method, args, queued=True)
+
+    async def _through(self, team_id: str | None, method: str, args: dict[str, Any], *,
+                       queued: bool) -> dict[str, Any]:
         if method in JSON_METHODS and self.session is not None:
-            return await self._counted(method, self._post_json(team_id, method, args))
-        return await self._call(await self.client(team_id, queued=True), method, args)
+            return await self._counted(method, self._post_json(team_id, method, args,
+                                                               queued=queued))
+        return await self._call(await self.client(team_id, queued=queued), method, args)
 
     async def _post_json(self, team_id: str | None, method: str, args: dict[str, Any],
-                         *, interactive: bool = False) -> dict[str, Any]:
+                         *, queued: bool) -> dict[str, Any]:
         """One call without slack-sdk's client around it: a sweep posts thousands, and the
         client's request and response objects and retry bookkeeping cost a quarter of each
         call's CPU (0.25 against 0.18 ms here); a views.open after an ack, a third of the
@@ -193,7 +195,7 @@ class SlackApi:
         body = orjson.dumps(args)
         headers = {"Content-Type": "application/json;charset=utf-8", "User-Agent": USER_AGENT,
                    "Authorization": f"Bearer {token}"}
-        reconnects, server_errors = 1, 1 if interactive else 0
+        reconnects, server_errors = 1, 0 if queued else 1
         while True:
             try:
                 async with self.session.post(url, data=body, headers=headers) as response:

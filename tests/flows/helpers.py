@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from models import Request
+from models import Customer, Request, RequestCustomer
 from tests.harness import TEAM_ID
 from tests.slack.double import Call
 from tests.slack.payloads import date_state, number_state, select_state, text_state
@@ -91,3 +91,11 @@ def button(call: Call, label: str) -> dict[str, Any]:
 
 
 __all__ = ["TEAM_ID"]
+
+
+def customer_names(db) -> list[str]:
+    """The customers linked to requests, in the order they were linked."""
+    with db.sessions() as session:
+        return list(session.scalars(
+            select(Customer.name).join(RequestCustomer, RequestCustomer.customer_id == Customer.id)
+            .order_by(RequestCustomer.id)))

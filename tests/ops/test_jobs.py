@@ -23,8 +23,8 @@ from bot.runtime import Runtime
 from bot.services import jobs
 from bot.services.jobs import CLAIM_TTL, JobTaken
 from bot.worker import WORKER_NICE
-from models import Customer, Job, RequestCustomer
-from tests.flows.helpers import opened_view, posted, requests_in, state_for
+from models import Job
+from tests.flows.helpers import customer_names, opened_view, posted, requests_in, state_for
 from tests.harness import CHANNEL, REP, TEAM_ID, wait_until
 from tests.slack.payloads import event_callback, message_event
 
@@ -32,12 +32,6 @@ from tests.slack.payloads import event_callback, message_event
 def job_rows(db) -> list[Job]:
     with db.sessions() as session:
         return list(session.scalars(select(Job).order_by(Job.id)))
-
-
-def customer_names(db) -> list[str]:
-    with db.sessions() as session:
-        return list(session.scalars(
-            select(Customer.name).join(RequestCustomer, RequestCustomer.customer_id == Customer.id)))
 
 
 def submit_request(bot, slack, title: str):

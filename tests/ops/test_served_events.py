@@ -11,8 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from bot.events import worth_keeping
-from models import Customer, Request, RequestCustomer, RequestRep
-from tests.flows.helpers import opened_view, posted, requests_in, state_for
+from models import Request, RequestRep
+from tests.flows.helpers import customer_names, opened_view, posted, requests_in, state_for
 from tests.harness import CHANNEL, OTHER_REP, REP, wait_until
 from tests.slack.payloads import event_callback, message_event, reaction_added_event
 
@@ -31,13 +31,6 @@ def file_request(served_bot, slack, title: str) -> str:
                                  if c.args.get("channel") == CHANNEL and title in c.args["text"]
                                  and not c.args.get("thread_ts")])
     return card.response["ts"]
-
-
-def customer_names(db) -> list[str]:
-    with db.sessions() as session:
-        return list(session.scalars(
-            select(Customer.name).join(RequestCustomer, RequestCustomer.customer_id == Customer.id)
-            .order_by(RequestCustomer.id)))
 
 
 def test_events_are_acked_on_arrival_and_handled_by_the_worker(served_bot, slack, db):
