@@ -9,6 +9,7 @@ from bot.parsing import (
     ParsedDecision,
     ParsedReply,
     ParsedRequest,
+    facts,
     parse_count,
     parse_decision_text,
     parse_request_text,
@@ -293,3 +294,19 @@ def test_fragments_of_real_phrasings_never_raise(words):
 @pytest.mark.parametrize("label", sorted({e[0] for _, e in TIMELINES if e}))
 def test_timeline_labels_read_back_the_same(label):
     assert parse_timeline(label, TODAY)[0] == label
+
+
+BLOCKER_WORDS = ["blocker", "Blocker", "BLOCKING", "blocks", "blocked", "deal-breaker",
+                 "Deal Breaker", "show stopper", "ſhowſtopper", "bloc\u212aer", "non-blocking",
+                 "not", "a", "it's", "is", "this", "for", "the", "Acme", "renewal", "deal",
+                 "won't", "block", "us", "nothing", "tbd", "maybe", ":", "=", "no", ",", "\n"]
+
+
+@given(st.lists(st.sampled_from(BLOCKER_WORDS), max_size=14).map(" ".join) | st.text())
+def test_every_blocker_match_holds_an_anchor_word(text):
+    """The parser skips the blocker patterns for a text without any of
+    `_BLOCKER_ANCHORS`: sound only if no match of theirs lacks one."""
+    for pattern in (facts._BLOCKER_NONE, facts._BLOCKER_UNKNOWN, facts._BLOCKER_YES):
+        for match in pattern.finditer(text):
+            folded = match[0].casefold()
+            assert any(anchor in folded for anchor in facts._BLOCKER_ANCHORS), match[0]
