@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -62,6 +63,11 @@ class Request(TeamScoped, Base):
         Index("ix_request_team_id_status", "team_id", "status"),
         Index("ix_request_team_id_requested_by", "team_id", "requested_by"),
         Index("ix_request_team_id_channel_id_thread_ts", "team_id", "channel_id", "thread_ts"),
+        # only requests merged into another: one NULL key for nearly every row misled
+        # SQLite's planner once the table had statistics (migration 0006)
+        Index("ix_request_duplicate_of_id", "duplicate_of_id",
+              sqlite_where=text("duplicate_of_id IS NOT NULL"),
+              postgresql_where=text("duplicate_of_id IS NOT NULL")),
         UniqueConstraint("team_id", "source_channel_id", "message_ts"),
     )
 
@@ -82,7 +88,7 @@ class Request(TeamScoped, Base):
     card_ts: Mapped[str | None] = mapped_column(SlackTs)
     permalink: Mapped[str | None] = mapped_column(String(500))
     duplicate_of_id: Mapped[int | None] = mapped_column(
-        ForeignKey("request.id", ondelete="SET NULL"), index=True
+        ForeignKey("request.id", ondelete="SET NULL")
     )
     customer_count: Mapped[int | None] = mapped_column()
     effort: Mapped[str | None] = mapped_column(String(8))

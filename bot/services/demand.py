@@ -159,16 +159,26 @@ def totals_of(session: Session, team_id: str, request_ids: list[int],
         found[row.request_id] = stored_totals(row, currencies)
     # a stored group of one request has nothing merged into it: no query for those
     groups = [rid for rid, totals in found.items() if totals.requests > 1]
-    if groups:
-        merged = (select(Request.duplicate_of_id, Request.id)
-                  .where(Request.team_id == team_id, Request.duplicate_of_id.in_(groups),
-                         Request.status == RequestStatus.MERGED)
-                  .order_by(Request.id))
-        for canonical_id, duplicate_id in session.execute(merged):
-            found[canonical_id].merged_ids.append(duplicate_id)
+    for canonical_id, duplicate_id in merged_into(session, team_id, groups):
+        found[canonical_id].merged_ids.append(duplicate_id)
     rest = [rid for rid in request_ids if rid not in found]
     found.update(live_totals(session, team_id, rest, currencies))
     return {rid: found[rid] for rid in request_ids}
+
+
+def merged_into(session: Session, team_id: str, request_ids: list[int]
+                ) -> list[tuple[int, int]]:
+    """(canonical, duplicate) for each request merged into one of `request_ids`, oldest
+    duplicate first. Only the duplicate's index is in the SQL: with the workspace and status
+    beside it, SQLite read every merged request of the workspace through their index (for
+    a sweep's claim of 100 reminders at 100,000 requests, 4,900 rows for a handful)."""
+    if not request_ids:
+        return []
+    return [(canonical_id, duplicate_id)
+            for canonical_id, duplicate_id, team, status in session.execute(
+                select(Request.duplicate_of_id, Request.id, Request.team_id, Request.status)
+                .where(Request.duplicate_of_id.in_(request_ids)).order_by(Request.id))
+            if team == team_id and status == RequestStatus.MERGED]
 
 
 def group_totals(session: Session, group_ids: Iterable[int],
@@ -274,11 +284,7 @@ def live_totals(session: Session, team_id: str, request_ids: list[int],
                    .group_by(s.c.group_id, s.c.currency).order_by(s.c.group_id, s.c.currency))
     for group_id, currency, minor in session.execute(by_currency):
         found[group_id].revenue.append(Money(int(minor), currency))
-    merged = (select(Request.duplicate_of_id, Request.id)
-              .where(Request.team_id == team_id, Request.duplicate_of_id.in_(request_ids),
-                     Request.status == RequestStatus.MERGED)
-              .order_by(Request.id))
-    for canonical_id, duplicate_id in session.execute(merged):
+    for canonical_id, duplicate_id in merged_into(session, team_id, request_ids):
         found[canonical_id].merged_ids.append(duplicate_id)
     for totals in found.values():
         if not currencies.configured and any(m.currency != currencies.base

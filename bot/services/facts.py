@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from bot.money import Money
 from bot.services.priority import Currencies
 from bot.services.requests import ask_rows
-from models import Blocker, Decision, Request, RequestCustomer, RequestStatus
+from models import Blocker, Decision, Request, RequestCustomer
 
 if TYPE_CHECKING:
     from bot.services.demand import DemandTotals
@@ -98,14 +98,11 @@ def requests_facts(session: Session, requests: list[Request],
 
 def _team_facts(session: Session, team_id: str, requests: list[Request],
                 currencies: Currencies | None) -> dict[int, RequestFacts]:
-    from bot.services.demand import totals_of
+    from bot.services.demand import merged_into, totals_of
 
     ids = [request.id for request in requests]
     merged: dict[int, list[int]] = {request_id: [] for request_id in ids}
-    for canonical_id, duplicate_id in session.execute(
-            select(Request.duplicate_of_id, Request.id)
-            .where(Request.team_id == team_id, Request.duplicate_of_id.in_(ids),
-                   Request.status == RequestStatus.MERGED).order_by(Request.id)):
+    for canonical_id, duplicate_id in merged_into(session, team_id, ids):
         merged[canonical_id].append(duplicate_id)
     asks = _ask_facts(session, ids + [d for group in merged.values() for d in group])
     with_merged = [rid for rid in ids if merged[rid]] if currencies is None else ids

@@ -203,3 +203,45 @@ def test_a_card_update_still_waiting_is_replaced_not_repeated(db):
         posted.state = "sent"  # an update already sent stays; a new one follows it
         again = session.get(OutboxMessage, queue_card_update(session, sent, NOW))
         assert (posted.state, again.state, again.next_attempt_at) == ("sent", "pending", NOW)
+
+
+def test_a_sweeps_facts_find_merged_requests_through_the_duplicate_index(db):
+    """A claim of reminders reads the merged requests of a hundred requests at once
+    (`merged_into`): it must find the few there are through the index, not read the
+    workspace's requests, with or without statistics (migration 0006)."""
+    from sqlalchemy import event, insert, text
+
+    from models import Request
+
+    row = {"team_id": TEAM, "source": "command", "requested_by": "U0REP0001"}
+    with db.sessions.begin() as session:
+        ids = session.scalars(insert(Request).returning(Request.id), [
+            {**row, "title": f"Request {n}"} for n in range(5000)]).all()
+        session.execute(insert(Request), [  # as in life, few requests are merged
+            {**row, "title": f"Merged {n}", "status": RequestStatus.MERGED,
+             "duplicate_of_id": ids[n * 50]} for n in range(100)])
+    statements: list[tuple[str, object]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        if " ".join(statement.split()).startswith("SELECT request.duplicate_of_id, request.id"):
+            statements.append((statement, parameters))
+
+    with db.sessions.begin() as session:
+        requests = session.scalars(select(Request).where(Request.id.in_(ids[:100]))).all()
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            facts = requests_facts(session, list(requests))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+    assert all(len(facts[i].customers) == 0 for i in ids[:100]) and statements
+    explain = "EXPLAIN" if db.dialect == "postgresql" else "EXPLAIN QUERY PLAN"
+    # with statistics (autovacuum's on PostgreSQL, `requestbot import`'s on SQLite) and,
+    # on SQLite, without
+    for analyse in ([False, True] if db.dialect == "sqlite" else [True]):
+        with db.engine.begin() as connection:
+            if analyse:
+                connection.execute(text("ANALYZE"))
+            for statement, parameters in statements:
+                plan = " ".join(str(r) for r in connection.exec_driver_sql(
+                    f"{explain} {statement}", parameters))
+                assert "ix_request_duplicate_of_id" in plan, (analyse, plan)
