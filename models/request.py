@@ -57,6 +57,9 @@ class RepRole(StrEnum):
     SUPPORTER = "supporter"
 
 
+_MERGED_SOMEWHERE = text("duplicate_of_id IS NOT NULL")
+
+
 class Request(TeamScoped, Base):
     __tablename__ = "request"
     __table_args__ = (
@@ -66,8 +69,7 @@ class Request(TeamScoped, Base):
         # only requests merged into another: one NULL key for nearly every row misled
         # SQLite's planner once the table had statistics (migration 0006)
         Index("ix_request_duplicate_of_id", "duplicate_of_id",
-              sqlite_where=text("duplicate_of_id IS NOT NULL"),
-              postgresql_where=text("duplicate_of_id IS NOT NULL")),
+              sqlite_where=_MERGED_SOMEWHERE, postgresql_where=_MERGED_SOMEWHERE),
         UniqueConstraint("team_id", "source_channel_id", "message_ts"),
     )
 

@@ -67,6 +67,14 @@ def wait_until(check: Callable[[], T], timeout: float = 20) -> T:
     raise AssertionError("timed out")
 
 
+def query_plan(connection: Any, statement: str, parameters: Any) -> str:
+    """The database's plan for a statement as one line: EXPLAIN on PostgreSQL, EXPLAIN
+    QUERY PLAN on SQLite (tests that a query finds its rows through an index)."""
+    explain = "EXPLAIN" if connection.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN"
+    return " ".join(str(row) for row in connection.exec_driver_sql(f"{explain} {statement}",
+                                                                   parameters))
+
+
 class Clock:
     """The process clock the bot reads ("now" is passed into every query); tests move it."""
 

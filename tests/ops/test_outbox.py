@@ -15,7 +15,7 @@ from bot.sending import Pacer
 from bot.services import outbox
 from models import OutboxMessage, Request
 from tests.flows.helpers import opened_view, requests_in, submit
-from tests.harness import CHANNEL, OTHER_REP, REP, TEAM_ID
+from tests.harness import CHANNEL, OTHER_REP, REP, TEAM_ID, query_plan
 
 THIRD_REP = "U0REP0003"
 
@@ -184,7 +184,6 @@ def test_an_expired_claim_is_found_through_an_index_not_by_reading_every_claimed
         for state in states]))
     db.transaction(lambda s: s.execute(insert(Reminder), [
         {**row, "state": state, "kind": "stale", "due_at": now} for state in states]))
-    explain = "EXPLAIN" if db.dialect == "postgresql" else "EXPLAIN QUERY PLAN"
     queries = {"ix_outbox_message_state_claimed_at": outbox._due(now, None, 100),
                "ix_reminder_state_claimed_at": select(Reminder).where(due_reminders(now))}
     with db.engine.connect() as connection:
@@ -194,6 +193,5 @@ def test_an_expired_claim_is_found_through_an_index_not_by_reading_every_claimed
             compiled = query.compile(db.engine)
             parameters = (tuple(compiled.params[k] for k in compiled.positiontup)
                           if compiled.positiontup else compiled.params)
-            plan = " ".join(str(row) for row in connection.exec_driver_sql(
-                f"{explain} {compiled}", parameters))
+            plan = query_plan(connection, str(compiled), parameters)
             assert index in plan, plan

@@ -40,6 +40,7 @@ from models import (
     RequestSource,
     RequestStatus,
 )
+from tests.harness import query_plan
 
 NOW = datetime(2030, 1, 10, 12, 0, tzinfo=UTC)
 TEAM = "T0TEAM001"
@@ -234,7 +235,6 @@ def test_a_sweeps_facts_find_merged_requests_through_the_duplicate_index(db):
         finally:
             event.remove(db.engine, "before_cursor_execute", record)
     assert all(len(facts[i].customers) == 0 for i in ids[:100]) and statements
-    explain = "EXPLAIN" if db.dialect == "postgresql" else "EXPLAIN QUERY PLAN"
     # with statistics (autovacuum's on PostgreSQL, `requestbot import`'s on SQLite) and,
     # on SQLite, without
     for analyse in ([False, True] if db.dialect == "sqlite" else [True]):
@@ -242,6 +242,5 @@ def test_a_sweeps_facts_find_merged_requests_through_the_duplicate_index(db):
             if analyse:
                 connection.execute(text("ANALYZE"))
             for statement, parameters in statements:
-                plan = " ".join(str(r) for r in connection.exec_driver_sql(
-                    f"{explain} {statement}", parameters))
+                plan = query_plan(connection, statement, parameters)
                 assert "ix_request_duplicate_of_id" in plan, (analyse, plan)
