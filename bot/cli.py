@@ -139,10 +139,12 @@ def run_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from bot.collector import collect_as_a_batch
     from bot.services.export import write_export
 
     settings = load_settings()
     database = open_database(settings, migrate_sqlite=True)
+    collect_as_a_batch()
     with database.read_sessions() as session:
         write_export(session, args.format, sys.stdout)
     return 0

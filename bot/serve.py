@@ -8,6 +8,7 @@ import logging
 
 import uvicorn
 
+from bot.collector import collect_as_a_batch
 from bot.db import Database
 from bot.inbox import JobInbox
 from bot.reminders.sweep import sweep
@@ -98,6 +99,7 @@ async def run_reminders_once(settings: Settings, database: Database) -> int:
     """`requestbot reminders run-due`: the same sweep as `serve`, once; the number sent."""
     runtime = Runtime(settings, database, run_schedule=False)
     await runtime.start()
+    collect_as_a_batch()
     try:
         assert runtime.deps is not None
         report = await sweep(runtime.deps)

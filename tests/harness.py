@@ -75,6 +75,22 @@ def query_plan(connection: Any, statement: str, parameters: Any) -> str:
                                                                    parameters))
 
 
+def cli_reporting_collector(*args: str) -> list[str]:
+    """The argv of `requestbot ARGS` that also writes the garbage collector's young
+    threshold and frozen object count to stderr as it exits (`collector_settings`)."""
+    script = ("import gc, sys; from bot.cli import main; code = main(sys.argv[1:]); "
+              "print('collector', gc.get_threshold()[0], gc.get_freeze_count(), "
+              "file=sys.stderr); sys.exit(code)")
+    return [sys.executable, "-c", script, *args]
+
+
+def collector_settings(stderr: str) -> tuple[int, int]:
+    """(young threshold, objects frozen) as `cli_reporting_collector` wrote them."""
+    line = next(line for line in stderr.splitlines() if line.startswith("collector "))
+    young, frozen = line.split()[1:]
+    return int(young), int(frozen)
+
+
 class Clock:
     """The process clock the bot reads ("now" is passed into every query); tests move it."""
 

@@ -13,12 +13,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
+from bot.collector import BATCH_YOUNG_COLLECTION
 from bot.reminders.store import claim_due
 from bot.reminders.sweep import Pacer, sweep
 from bot.services.requests import Origin, RequestDraft
 from bot.services.requests import file_request as file_one
 from models import Reminder, ReminderKind, RequestSource
-from tests.harness import BOT_TOKEN, DECIDER, REP, TEAM_ID, Clock
+from tests.harness import (
+    BOT_TOKEN,
+    DECIDER,
+    REP,
+    TEAM_ID,
+    Clock,
+    cli_reporting_collector,
+    collector_settings,
+)
 from tests.reminders.helpers import dms_to, file_request, reminders
 
 RECIPIENTS = [f"U0CONC{n:04d}" for n in range(24)]
@@ -50,19 +59,27 @@ def many_due(db, request_id: int) -> None:
         ])
 
 
-def run_due(slack, db) -> subprocess.Popen:
+RUN_DUE = [sys.executable, "-m", "bot.cli", "reminders", "run-due"]
+
+
+def run_due(slack, db, argv: list[str] = RUN_DUE) -> subprocess.Popen:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REQUESTBOT_"))},
            "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack.base_url, "DATABASE_URL": db.url,
            "REQUESTBOT_DECIDERS": DECIDER, "REQUESTBOT_QUIET_WEEKENDS": "false",
            "REQUESTBOT_LOG_FORMAT": "text"}
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "reminders", "run-due"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def finished(process: subprocess.Popen) -> str:
+    """What it wrote to stderr, once it has exited cleanly."""
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    return err
 
 
 def sent_by(process: subprocess.Popen) -> int:
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
-    return int(re.search(r"sent (\d+) reminder", err).group(1))
+    return int(re.search(r"sent (\d+) reminder", finished(process)).group(1))
 
 
 def test_run_due_sends_what_is_due_once_and_a_second_run_sends_nothing(bot, slack, db):
@@ -74,6 +91,19 @@ def test_run_due_sends_what_is_due_once_and_a_second_run_sends_nothing(bot, slac
     assert sent_by(run_due(slack, db)) == 0
     assert len(dms_to(slack, REP, "still needs")) == 1
     assert [r.state for r in reminders(db, "follow_up")] == ["sent"]
+
+
+def test_run_due_collects_garbage_as_a_batch_does(bot, slack, db):
+    """Startup's objects frozen out of the collector's scans and young collections rare
+    (bot/collector.py): what a sweep's posts in flight held had set off full collections
+    for a quarter of its CPU."""
+    file_request(bot, slack)
+    bot.wait_idle()
+    err = finished(run_due(slack, db, cli_reporting_collector("reminders", "run-due")))
+    assert "sent 1 reminder" in err
+    young, frozen = collector_settings(err)
+    assert young == BATCH_YOUNG_COLLECTION
+    assert frozen > 10_000  # what the imports and the runtime built
 
 
 def test_two_run_due_processes_at_once_send_each_reminder_once(bot, slack, db):
