@@ -7,6 +7,11 @@ from collections.abc import Awaitable, Callable
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.logger import get_bolt_logger
+from slack_bolt.logger.messages import (
+    warning_client_prioritized_and_token_skipped,
+    warning_token_skipped,
+)
 
 from bot import listeners
 from bot.deps import Deps
@@ -15,6 +20,16 @@ from bot.oauth import InstalledBotAuthorize, oauth_settings
 from bot.slack_api import make_client
 
 log = logging.getLogger(__name__)
+
+BOLT_TOKEN_NOTES = frozenset({warning_client_prioritized_and_token_skipped(),
+                              warning_token_skipped()})
+
+
+def without_token_notes(record: logging.LogRecord) -> bool:
+    """Bolt reads SLACK_BOT_TOKEN for itself and warns at every start, in each process,
+    that it goes unused beside the bot's `authorize` and client, which carry that token:
+    true of every requestbot, and alarming in an admin's log."""
+    return record.getMessage() not in BOLT_TOKEN_NOTES
 
 
 class BotIdentity:
@@ -54,6 +69,7 @@ def build_bolt_app(deps: Deps, identity: BotIdentity, replaying: bool = False) -
             "authorize": InstalledBotAuthorize(deps.installations),
             "oauth_settings": oauth_settings(settings, deps.installations.store, deps.db),
         }
+    get_bolt_logger(AsyncApp).addFilter(without_token_notes)  # added once however often
     app = AsyncApp(
         name="requestbot",  # else Bolt reads its caller's source through inspect.stack()
         signing_secret=settings.slack_signing_secret or "",

@@ -134,3 +134,13 @@ def test_a_slow_transaction_is_logged_by_name_never_with_its_arguments(db, caplo
     [record] = [r for r in caplog.records if r.getMessage() == "slow transaction"]
     assert record.work.endswith("write_results")
     assert secret_text not in json.dumps(record.__dict__, default=str)
+
+
+def test_a_bot_configured_as_documented_starts_without_a_warning(served_bot):
+    """An admin reading the log of a healthy start finds nothing to worry about: both
+    processes (serving, worker) started, no warning, no error."""
+    wait_until(lambda: any(e["message"] == "worker started" for e in log_lines(served_bot)))
+    served_bot.command("", REP, CHANNEL)  # the first request, after Bolt's lazy set-up
+    worrying = [(e["logger"], e["message"]) for e in log_lines(served_bot)
+                if e["level"] in ("warning", "error", "critical")]
+    assert worrying == []
