@@ -75,17 +75,19 @@ def query_plan(connection: Any, statement: str, parameters: Any) -> str:
                                                                    parameters))
 
 
-def cli_reporting_collector(*args: str) -> list[str]:
-    """The argv of `requestbot ARGS` that also writes the garbage collector's young
-    threshold and frozen object count to stderr as it exits (`collector_settings`)."""
-    script = ("import gc, sys; from bot.cli import main; code = main(sys.argv[1:]); "
-              "print('collector', gc.get_threshold()[0], gc.get_freeze_count(), "
-              "file=sys.stderr); sys.exit(code)")
-    return [sys.executable, "-c", script, *args]
+REQUESTBOT = [sys.executable, "-m", "bot.cli"]
+REQUESTBOT_REPORTING_COLLECTOR = [
+    sys.executable, "-c",
+    "import gc, sys; from bot.cli import main; code = main(sys.argv[1:]); "
+    "print('collector', gc.get_threshold()[0], gc.get_freeze_count(), file=sys.stderr); "
+    "sys.exit(code)",
+]
+"""`requestbot`, also writing the garbage collector's young threshold and frozen object
+count to stderr as it exits (`collector_settings`)."""
 
 
 def collector_settings(stderr: str) -> tuple[int, int]:
-    """(young threshold, objects frozen) as `cli_reporting_collector` wrote them."""
+    """(young threshold, objects frozen) as REQUESTBOT_REPORTING_COLLECTOR wrote them."""
     line = next(line for line in stderr.splitlines() if line.startswith("collector "))
     young, frozen = line.split()[1:]
     return int(young), int(frozen)
@@ -223,7 +225,7 @@ class ServedBot:
     def start(self, timeout: float = 20) -> None:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(  # a group of its own: `stop` ends the worker too
-            [sys.executable, "-m", "bot.cli", "serve", "--port", str(self.port)],
+            [*REQUESTBOT, "serve", "--port", str(self.port)],
             cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )

@@ -7,7 +7,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,21 +16,21 @@ from sqlalchemy import delete, func, select
 from bot.collector import BATCH_YOUNG_COLLECTION
 from bot.db import Database
 from models import Customer, Decision, Request, RequestCustomer, RequestRep
-from tests.harness import cli_reporting_collector, collector_settings
+from tests.harness import REQUESTBOT, REQUESTBOT_REPORTING_COLLECTOR, collector_settings
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 PROBLEM = 'Tell <!channel> & <@U123>: "bulk", with commas,\nand a second line — ünïcode'
 
 
 def requestbot(database: Database, cwd: Path, *args: str,
-               argv: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+               entry: list[str] = REQUESTBOT) -> subprocess.CompletedProcess[str]:
     env = {
         key: value for key, value in os.environ.items()
         if not key.startswith(("SLACK_", "REQUESTBOT_", "DATABASE_URL"))
     }
     env["DATABASE_URL"] = database.url
     return subprocess.run(
-        argv or [sys.executable, "-m", "bot.cli", *args],
+        [*entry, *args],
         cwd=cwd, env=env, capture_output=True, text=True, encoding="utf-8", timeout=120,
     )
 
@@ -68,7 +67,8 @@ def requests_stored(database: Database) -> int:
 def test_export_collects_garbage_as_a_batch_does(db, tmp_path):
     """bot/collector.py: 100,000 requests exported in 7.2-7.3 s rather than 8.0-8.7 s."""
     request_id = db.transaction(seed)
-    result = requestbot(db, tmp_path, argv=cli_reporting_collector("export", "--format", "json"))
+    result = requestbot(db, tmp_path, "export", "--format", "json",
+                        entry=REQUESTBOT_REPORTING_COLLECTOR)
     assert result.returncode == 0, result.stderr
     assert [r["id"] for r in json.loads(result.stdout)] == [request_id]
     young, frozen = collector_settings(result.stderr)

@@ -2,13 +2,12 @@
 
 import os
 import subprocess
-import sys
 
 import httpx
 import pytest
 
 from bot.db import Database, downgrade, schema_is_current
-from tests.harness import ServedBot
+from tests.harness import REQUESTBOT, ServedBot
 from tests.slack.payloads import url_verification
 
 
@@ -16,7 +15,7 @@ def run_cli(*args: str, env: dict[str, str], cwd) -> subprocess.CompletedProcess
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REQUESTBOT_"))}
     clean.pop("DATABASE_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], env={**clean, **env}, cwd=cwd,
+        [*REQUESTBOT, *args], env={**clean, **env}, cwd=cwd,
         capture_output=True, text=True, timeout=60,
     )
 

@@ -6,7 +6,6 @@ import asyncio
 import os
 import re
 import subprocess
-import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -23,9 +22,10 @@ from tests.harness import (
     BOT_TOKEN,
     DECIDER,
     REP,
+    REQUESTBOT,
+    REQUESTBOT_REPORTING_COLLECTOR,
     TEAM_ID,
     Clock,
-    cli_reporting_collector,
     collector_settings,
 )
 from tests.reminders.helpers import dms_to, file_request, reminders
@@ -59,16 +59,13 @@ def many_due(db, request_id: int) -> None:
         ])
 
 
-RUN_DUE = [sys.executable, "-m", "bot.cli", "reminders", "run-due"]
-
-
-def run_due(slack, db, argv: list[str] = RUN_DUE) -> subprocess.Popen:
+def run_due(slack, db, entry: list[str] = REQUESTBOT) -> subprocess.Popen:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REQUESTBOT_"))},
            "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack.base_url, "DATABASE_URL": db.url,
            "REQUESTBOT_DECIDERS": DECIDER, "REQUESTBOT_QUIET_WEEKENDS": "false",
            "REQUESTBOT_LOG_FORMAT": "text"}
-    return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen([*entry, "reminders", "run-due"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def finished(process: subprocess.Popen) -> str:
@@ -101,7 +98,7 @@ def test_run_due_collects_garbage_as_a_batch_does(bot, slack, db):
     for a quarter of its CPU."""
     file_request(bot, slack)
     bot.wait_idle()
-    err = finished(run_due(slack, db, cli_reporting_collector("reminders", "run-due")))
+    err = finished(run_due(slack, db, REQUESTBOT_REPORTING_COLLECTOR))
     assert "sent 1 reminder" in err
     young, frozen = collector_settings(err)
     assert young == BATCH_YOUNG_COLLECTION

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, insert, select, text
 
 from bot.money import Money
 from bot.posts import CARD_UPDATE, queue_card_update
@@ -35,6 +35,7 @@ from bot.services.similar import find_similar, matcher_for
 from models import (
     DecisionStatus,
     OutboxMessage,
+    Request,
     RequestMatchKey,
     RequestRep,
     RequestSource,
@@ -210,10 +211,6 @@ def test_a_sweeps_facts_find_merged_requests_through_the_duplicate_index(db):
     """A claim of reminders reads the merged requests of a hundred requests at once
     (`merged_into`): it must find the few there are through the index, not read the
     workspace's requests, with or without statistics (migration 0006)."""
-    from sqlalchemy import event, insert, text
-
-    from models import Request
-
     row = {"team_id": TEAM, "source": "command", "requested_by": "U0REP0001"}
     with db.sessions.begin() as session:
         ids = session.scalars(insert(Request).returning(Request.id), [
