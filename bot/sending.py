@@ -355,10 +355,13 @@ def _write_batch(batch: list[tuple[WriteAll[Any, Any], Any, Any]], session: Sess
 
 @dataclass
 class Batch(Generic[T]):
-    """What one claim took; `more` when more may be due already (the claim was full)."""
+    """What one claim took; `more` when more may be due already (the claim was full);
+    `crowded` when it left items whose conversation had its share (they are claimed
+    once a conversation's run has finished)."""
 
     items: list[T]
     more: bool
+    crowded: bool = False
 
 
 @dataclass(eq=False)
@@ -367,7 +370,9 @@ class Drain(Generic[T]):
     conversation's part of it to its lane, and claim again while more is due once no more
     than half of `ahead` claimed items wait (a claim expires, so none may wait long; and a
     claim builds what it takes, so a backlog in one busy conversation, sent a post a
-    second, must not be claimed again after every post); then wait out
+    second, must not be claimed again after every post; a claim that left items because
+    their conversation had its share is followed by another whenever a conversation's
+    run finishes); then wait out
     retries due within `seconds` (a 429's Retry-After) if asked to. Claiming stops after
     `seconds`; what is claimed by then is still sent.
 
@@ -387,6 +392,8 @@ class Drain(Generic[T]):
     _running: set[asyncio.Task[None]] = field(default_factory=set)
     _progress: asyncio.Event = field(default_factory=asyncio.Event)
     _unlocked: bool = False
+    _crowded: bool = False
+    _deadline: float = float("inf")
 
     def retry_in(self, seconds: float) -> None:
         """Something this run sent back is due again in `seconds`."""
@@ -404,8 +411,12 @@ class Drain(Generic[T]):
             if self._running:  # a claim failed: what is claimed already still goes
                 await asyncio.gather(*self._running, return_exceptions=True)
 
+    def claiming(self) -> bool:
+        """Not past `seconds` yet (after it, a drain only waits for what it is sending)."""
+        return time.monotonic() < self._deadline
+
     async def _run(self) -> None:
-        deadline = time.monotonic() + self.seconds
+        self._deadline = deadline = time.monotonic() + self.seconds
         more = True
         while True:
             self._progress.clear()
@@ -414,6 +425,7 @@ class Drain(Generic[T]):
                 self._unlocked = False
                 batch = await self.claim()
                 more = batch.more
+                self._crowded = self._crowded or batch.crowded
                 self._start(batch.items)
                 if batch.items or more:
                     continue
@@ -447,6 +459,8 @@ class Drain(Generic[T]):
     def _finished(self, task: asyncio.Task[None], count: int) -> None:
         self._running.discard(task)
         self._queued -= count
+        if self._crowded:  # a conversation that had its share may have room again
+            self._unlocked = True
         self._progress.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("sending failed", exc_info=task.exception())

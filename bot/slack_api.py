@@ -9,6 +9,7 @@ import random
 import socket
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -300,6 +301,24 @@ class OutboxSender:
         self.recorder = Recorder(db)
         self.handoff: Callable[[], None] | None = None  # a worker process sends instead
         self._delivering_all: set[Drain[outbox.ClaimedCall]] = set()
+        self._claimed: Counter[tuple[str, str]] = Counter()  # calls per conversation
+
+    def shares(self) -> outbox.Shares | None:
+        """Each conversation's share of a claim: the paced posts that go out within half
+        a claim's hold limit, less what this process holds claimed for it already (None
+        when posts are not paced)."""
+        if self.api.pacer.interval <= 0:
+            return None
+        share = max(1, int(HOLD_LIMIT / 2 / self.api.pacer.interval))
+        return outbox.Shares(share, {key: share - held for key, held in self._claimed.items()})
+
+    def _book(self, calls: list[outbox.ClaimedCall], held: int) -> None:
+        for call in calls:
+            if call.conversation is not None:
+                key = (call.team_id, call.conversation)
+                self._claimed[key] += held
+                if self._claimed[key] <= 0:
+                    del self._claimed[key]
 
     async def deliver(self, ids: list[int] | None = None, *,
                       wait_for_retries: bool = False) -> DeliveryReport:
@@ -318,23 +337,25 @@ class OutboxSender:
             return report
 
         async def claim() -> Batch[outbox.ClaimedCall]:
+            shares = self.shares()
             if self.db.dialect != "sqlite":
-                calls, full = await self.db.run_background(lambda s: outbox.claim_due(
+                calls, full, crowded = await self.db.run_background(lambda s: outbox.claim_due(
                     s, self.hooks, worker=self.worker, now=self.now(), ids=ids,
-                    limit=self.batch))
-                return Batch(calls, full)
-            # SQLite has one writer: the posts are built before the claim takes the lock
-            prepared, full = await self.db.run_read(lambda s: outbox.prepare_due(
-                s, self.hooks, now=self.now(), ids=ids, limit=self.batch))
-            if not prepared:
-                return Batch([], full)
-            calls = await self.db.run_background(lambda s: outbox.claim_prepared(
-                s, prepared, worker=self.worker, now=self.now()))
-            return Batch(calls, full)
+                    limit=self.batch, shares=shares))
+            else:  # SQLite has one writer: the posts are built before the claim takes the lock
+                prepared, full, crowded = await self.db.run_read(lambda s: outbox.prepare_due(
+                    s, self.hooks, now=self.now(), ids=ids, limit=self.batch, shares=shares))
+                calls = await self.db.run_background(lambda s: outbox.claim_prepared(
+                    s, prepared, worker=self.worker, now=self.now())) if prepared else []
+            self._book(calls, 1)
+            return Batch(calls, full, crowded)
 
         async def send(conversation: str | None, calls: list[outbox.ClaimedCall],
                        claimed_at: float) -> None:
-            await self._send_in_order(conversation, calls, claimed_at, report, drain)
+            try:
+                await self._send_in_order(conversation, calls, claimed_at, report, drain)
+            finally:
+                self._book(calls, -1)
 
         drain: Drain[outbox.ClaimedCall] = Drain(
             claim, conversation_of, send, seconds=DELIVERY_SECONDS, ahead=2 * self.batch,
@@ -350,10 +371,13 @@ class OutboxSender:
     def deliver_soon(self) -> asyncio.Task[DeliveryReport] | None:
         """Rows were just queued for no listener in particular (a revisit's note): a
         delivery of all that is due, running now, claims them too; else one starts (the
-        task, for the caller to await)."""
-        for drain in self._delivering_all:
+        task, for the caller to await). One past its claiming time, waiting only for what
+        it is still sending (a busy channel's share), does not count: what was queued for
+        others would wait for it."""
+        claiming = [drain for drain in self._delivering_all if drain.claiming()]
+        for drain in claiming:
             drain.unlocked()
-        if self._delivering_all:
+        if claiming:
             return None
         return asyncio.create_task(self.deliver())
 

@@ -15,6 +15,9 @@ class OutboxMessage(TeamScoped, Base):
 
     `thread_of_request_id` defers the thread: the call goes to that request's thread,
     read when it is sent, so a reply queued before the card was posted still lands there.
+    `conversation` is the channel, DM or App Home it was queued for, so a claim can take
+    each conversation's share of a backlog without building the rest (a card may still
+    land elsewhere, e.g. by DM when the bot is not in the channel).
     """
 
     __tablename__ = "outbox_message"
@@ -33,6 +36,7 @@ class OutboxMessage(TeamScoped, Base):
     purpose: Mapped[str] = mapped_column(String(40))
     method: Mapped[str] = mapped_column(String(60))
     args: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    conversation: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(12), default=DeliveryState.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)

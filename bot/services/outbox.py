@@ -8,17 +8,19 @@ an expired claim (a process that died mid-send) is picked up again.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, not_, or_, select
 from sqlalchemy.orm import Session
 
 from models import DeliveryState, OutboxMessage, Request
 
 CLAIM_TTL = timedelta(minutes=2)
+CONVERSATION_LENGTH: int = OutboxMessage.__table__.c.conversation.type.length  # type: ignore[attr-defined]
 MAX_BACKOFF = timedelta(minutes=10)
 
 LATER: dict[str, Any] = {"__later__": True}
@@ -52,6 +54,24 @@ class ClaimedCall:
     args: dict[str, Any]
     purpose: str
     attempts: int
+    conversation: str | None = None  # the row's: where it was queued to go
+
+
+@dataclass(frozen=True)
+class Shares:
+    """How much of a conversation's backlog one claim may take: `room` for each that holds
+    claimed calls already, `share` for any other. A conversation gets a post a second, so
+    a share is what goes out well within a claim's hold limit; a conversation without
+    room is passed over in the query, and the claim reaches those queued after it."""
+
+    share: int
+    room: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def full(self) -> list[tuple[str, str]]:
+        return [key for key, room in self.room.items() if room <= 0]
+
+    def of(self, key: tuple[str, str]) -> int:
+        return self.room.get(key, self.share)
 
 
 def enqueue(
@@ -69,6 +89,7 @@ def enqueue(
         team_id=team_id,
         method=method,
         args=args,
+        conversation=_conversation(session, method, args, thread_of_request_id or request_id),
         purpose=purpose,
         request_id=request_id,
         thread_of_request_id=thread_of_request_id,
@@ -80,9 +101,30 @@ def enqueue(
     return message
 
 
-def _due(now: datetime, ids: Iterable[int] | None, limit: int):
+def _conversation(session: Session, method: str, args: dict[str, Any],
+                  request_id: int | None) -> str | None:
+    """Where the call is meant to go, as the sender's lanes see it (a user's App Home, a
+    channel or DM); None for a call that needs no lane (a permalink)."""
+    if method == "views.publish":
+        where = args.get("user_id")
+    elif not method.startswith("chat.") or method == "chat.getPermalink":
+        return None
+    elif args.get("channel"):
+        where = args["channel"]
+    else:
+        request = session.get(Request, request_id) if request_id is not None else None
+        if request is None:
+            return None
+        where = ((request.card_channel_id if method == "chat.update" else None)
+                 or request.channel_id)
+    return str(where)[:CONVERSATION_LENGTH] if where else None
+
+
+def _due(now: datetime, ids: Iterable[int] | None, limit: int,
+         full: list[tuple[str, str]] | None = None):
     """Due rows, oldest first (so a conversation's posts keep the order they were queued
-    in); a reply whose request has no thread yet waits for its card and takes no place."""
+    in); a reply whose request has no thread yet waits for its card and takes no place;
+    none of a `full` conversation's (team, conversation)."""
     due = or_(
         and_(
             OutboxMessage.state == DeliveryState.PENDING, OutboxMessage.next_attempt_at <= now
@@ -98,6 +140,13 @@ def _due(now: datetime, ids: Iterable[int] | None, limit: int):
     )
     query = (select(OutboxMessage).where(due, thread_ready).order_by(OutboxMessage.id)
              .limit(limit))
+    if full:
+        by_team: dict[str, list[str]] = {}
+        for team, conversation in full:
+            by_team.setdefault(team, []).append(conversation)
+        query = query.where(or_(OutboxMessage.conversation.is_(None), not_(or_(*(
+            and_(OutboxMessage.team_id == team, OutboxMessage.conversation.in_(conversations))
+            for team, conversations in by_team.items())))))
     if ids is not None:
         ids = list(ids)
         same_requests = select(OutboxMessage.request_id).where(
@@ -118,24 +167,24 @@ def claim_due(
     now: datetime,
     ids: Iterable[int] | None = None,
     limit: int = 100,
-) -> tuple[list[ClaimedCall], bool]:
+    shares: Shares | None = None,
+) -> tuple[list[ClaimedCall], bool, bool]:
     """Claims up to `limit` due rows, each prepared by its hook, in one transaction (on
-    PostgreSQL, rows another sender holds are skipped); and whether more may be due (the
-    limit was reached, and not only by rows that wait)."""
-    query = _due(now, ids, limit)
+    PostgreSQL, rows another sender holds are skipped); whether more may be due (the
+    limit was reached, and not only by rows that wait); and whether rows were left
+    because their conversation had its share."""
+    query = _due(now, ids, limit, shares.full() if shares is not None else None)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=OutboxMessage)
     rows = session.scalars(query).all()
-    claimed, waiting = [], 0
-    for message in rows:
-        args = _prepared(session, hooks, message)
-        if args is LATER:
-            waiting += 1
-        elif args is None:
+    ready, waiting, crowded = _prepared_in_shares(session, hooks, rows, shares)
+    claimed = []
+    for message, args in ready:
+        if args is None:
             message.state = DeliveryState.CANCELLED
         else:
             claimed.append(_claim(message, args, worker, now))
-    return claimed, len(rows) >= limit and waiting < len(rows)
+    return claimed, len(rows) >= limit and waiting < len(rows), crowded
 
 
 @dataclass(frozen=True)
@@ -152,21 +201,16 @@ class Prepared:
 
 def prepare_due(
     session: Session, hooks: Hooks, *, now: datetime, ids: Iterable[int] | None = None,
-    limit: int = 100,
-) -> tuple[list[Prepared], bool]:
+    limit: int = 100, shares: Shares | None = None,
+) -> tuple[list[Prepared], bool, bool]:
     """The first half of a claim on SQLite, in a read-only transaction: the calls built
     (cards, App Homes: the slow part) without the one write lock that acks storing
     something wait for; `claim_prepared` then claims them in a short write."""
-    rows = session.scalars(_due(now, ids, limit)).all()
-    prepared, waiting = [], 0
-    for message in rows:
-        args = _prepared(session, hooks, message)
-        if args is LATER:
-            waiting += 1
-            continue
-        prepared.append(Prepared(message.id, message.state, message.attempts,
-                                 message.claimed_at, args))
-    return prepared, len(rows) >= limit and waiting < len(rows)
+    rows = session.scalars(_due(now, ids, limit, shares.full() if shares else None)).all()
+    ready, waiting, crowded = _prepared_in_shares(session, hooks, rows, shares)
+    prepared = [Prepared(message.id, message.state, message.attempts, message.claimed_at, args)
+                for message, args in ready]
+    return prepared, len(rows) >= limit and waiting < len(rows), crowded
 
 
 def claim_prepared(session: Session, prepared: list[Prepared], *, worker: str,
@@ -186,6 +230,30 @@ def claim_prepared(session: Session, prepared: list[Prepared], *, worker: str,
         else:
             claimed.append(_claim(message, ready.args, worker, now))
     return claimed
+
+
+def _prepared_in_shares(session: Session, hooks: Hooks, rows: Iterable[OutboxMessage],
+                        shares: Shares | None
+                        ) -> tuple[list[tuple[OutboxMessage, dict[str, Any] | None]], int, bool]:
+    """Each row's call as its hook prepares it (None: not to be sent), oldest first and up
+    to its conversation's share; how many rows wait (LATER); and whether any was left
+    because its conversation had its share (what follows it there is left too, so each
+    conversation keeps its order)."""
+    taken: Counter[tuple[str, str]] = Counter()
+    ready, waiting, crowded = [], 0, False
+    for message in rows:
+        key = (message.team_id, message.conversation) if message.conversation else None
+        if shares is not None and key is not None and taken[key] >= shares.of(key):
+            crowded = True
+            continue
+        args = _prepared(session, hooks, message)
+        if args is LATER:
+            waiting += 1
+            continue
+        if key is not None and args is not None:
+            taken[key] += 1
+        ready.append((message, args))
+    return ready, waiting, crowded
 
 
 def _prepared(session: Session, hooks: Hooks, message: OutboxMessage
@@ -210,7 +278,7 @@ def _claim(message: OutboxMessage, args: dict[str, Any], worker: str, now: datet
     message.claimed_at = now
     message.attempts += 1
     return ClaimedCall(message.id, message.team_id, message.method, args, message.purpose,
-                       message.attempts)
+                       message.attempts, message.conversation)
 
 
 def _thread_of(session: Session, request_id: int) -> tuple[str, str] | None:

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select
 
-from bot.posts import queue_direct_message, queue_thread_reply
+from bot.posts import queue_card_update, queue_direct_message, queue_thread_reply
 from bot.sending import Pacer
 from bot.services import outbox
 from models import OutboxMessage, Request
@@ -158,9 +158,9 @@ def test_a_post_claimed_by_another_sender_while_it_was_built_is_left_to_that_sen
     """On SQLite a sender builds its posts before it takes the write lock to claim them."""
     [mine] = queue_dms(bot, (REP, "Hello"))
     hooks, now = bot.deps.sender.hooks, bot.clock.now()
-    prepared, _ = db.read(lambda s: outbox.prepare_due(s, hooks, now=now))
+    prepared, _, _ = db.read(lambda s: outbox.prepare_due(s, hooks, now=now))
     assert [p.id for p in prepared] == [mine] and prepared[0].args["text"] == "Hello"
-    taken, _ = db.transaction(lambda s: outbox.claim_due(s, hooks, worker="other", now=now))
+    taken, _, _ = db.transaction(lambda s: outbox.claim_due(s, hooks, worker="other", now=now))
     assert [c.id for c in taken] == [mine]
     assert db.transaction(lambda s: outbox.claim_prepared(s, prepared, worker="me",
                                                           now=now)) == []
@@ -195,3 +195,83 @@ def test_an_expired_claim_is_found_through_an_index_not_by_reading_every_claimed
                           if compiled.positiontup else compiled.params)
             plan = query_plan(connection, str(compiled), parameters)
             assert index in plan, plan
+
+
+def test_a_backlog_in_one_conversation_is_built_once_and_holds_up_no_other(bot, slack,
+                                                                         monkeypatch):
+    """A burst into one channel is sent a post a second: a claim takes only what goes out
+    well within a claim's hold limit, and a post to anyone else is claimed beside it,
+    not after the whole backlog."""
+    from bot import slack_api
+    from bot.posts import DIRECT_MESSAGE
+
+    bot.deps.api.pacer = Pacer(0.05)
+    monkeypatch.setattr(slack_api, "HOLD_LIMIT", 0.5)  # so a share is 5 posts
+    bot.deps.sender.batch = 10
+    built: list[int] = []
+
+    def counted(session, message, args):
+        built.append(message.id)
+        return args
+
+    bot.deps.sender.hooks.prepare[DIRECT_MESSAGE] = counted
+    backlog = queue_dms(bot, *((REP, f"Post {n}") for n in range(40)))
+    [other] = queue_dms(bot, (OTHER_REP, "For the other rep"))
+    report = bot.deliver_outbox()
+
+    assert sorted(report.sent) == [*backlog, other]
+    assert [c.args["text"] for c in accepted(dms(slack, REP))] == [f"Post {n}" for n in range(40)]
+    assert sorted(built) == [*backlog, other]  # each built once: none claimed and given back
+    [to_other] = accepted(dms(slack, OTHER_REP))
+    to_rep = accepted(dms(slack, REP))
+    assert to_other.at < to_rep[9].at  # beside the first share, not after the backlog
+
+
+def test_each_queued_call_knows_the_conversation_it_was_queued_for(bot, slack, db):
+    bot.deps.api.pacer = Pacer(0.0)
+    bot.command("", REP, CHANNEL)
+    submit(bot, opened_view(slack), REP, {"title": "Bulk CSV export"})
+    bot.wait_idle()
+    [request] = requests_in(db)
+    now = bot.clock.now()
+    bot.db.transaction(lambda s: (queue_thread_reply(s, s.get(Request, request.id), "A note",
+                                                     now),
+                                  queue_card_update(s, s.get(Request, request.id), now),
+                                  outbox.enqueue(s, team_id=TEAM_ID, method="chat.getPermalink",
+                                                 args={"channel": CHANNEL, "message_ts": "1.2"},
+                                                 purpose="permalink", now=now)))
+    with db.sessions() as session:
+        queued = {(m.purpose, m.method, m.conversation) for m in session.scalars(
+            select(OutboxMessage))}
+    assert {("request_card", "chat.postMessage", CHANNEL), ("follow_up", "chat.postMessage", CHANNEL),
+            ("home", "views.publish", REP), ("thread_reply", "chat.postMessage", CHANNEL),
+            ("card_update", "chat.update", CHANNEL),
+            ("permalink", "chat.getPermalink", None)} <= queued, queued
+
+
+def test_a_post_queued_while_a_delivery_only_finishes_sending_goes_at_once(bot, slack,
+                                                                          monkeypatch):
+    """A delivery stops claiming after a while and then sends what it holds, a busy
+    channel's share taking up to half a minute: a post queued for someone else meanwhile
+    starts a delivery of its own rather than wait for that one to end."""
+    import asyncio
+
+    from bot import slack_api
+
+    bot.deps.api.pacer = Pacer(0.1)
+    monkeypatch.setattr(slack_api, "DELIVERY_SECONDS", 0.2)
+    queue_dms(bot, *((REP, f"Post {n}") for n in range(10)))
+    sender = bot.deps.sender
+
+    async def late_post() -> None:
+        first = asyncio.create_task(sender.deliver())
+        await asyncio.sleep(0.4)  # past its claiming, still sending to the rep
+        queue_dms(bot, (OTHER_REP, "For the other rep"))
+        second = sender.deliver_soon()
+        assert second is not None
+        await asyncio.gather(first, second)
+
+    bot.run(late_post())
+    [to_other] = accepted(dms(slack, OTHER_REP))
+    to_rep = accepted(dms(slack, REP))
+    assert len(to_rep) == 10 and to_other.at < to_rep[-1].at - 0.3
