@@ -312,11 +312,12 @@ class OutboxSender:
         share = max(1, int(HOLD_LIMIT / 2 / self.api.pacer.interval))
         return outbox.Shares(share, {key: share - held for key, held in self._claimed.items()})
 
-    def _book(self, calls: list[outbox.ClaimedCall], held: int) -> None:
+    def _count_claimed(self, calls: list[outbox.ClaimedCall], change: int) -> None:
+        """+1 for each of `calls` as it is claimed, -1 once its run has finished."""
         for call in calls:
             if call.conversation is not None:
                 key = (call.team_id, call.conversation)
-                self._claimed[key] += held
+                self._claimed[key] += change
                 if self._claimed[key] <= 0:
                     del self._claimed[key]
 
@@ -347,7 +348,7 @@ class OutboxSender:
                     s, self.hooks, now=self.now(), ids=ids, limit=self.batch, shares=shares))
                 calls = await self.db.run_background(lambda s: outbox.claim_prepared(
                     s, prepared, worker=self.worker, now=self.now())) if prepared else []
-            self._book(calls, 1)
+            self._count_claimed(calls, +1)
             return Batch(calls, full, crowded)
 
         async def send(conversation: str | None, calls: list[outbox.ClaimedCall],
@@ -355,7 +356,7 @@ class OutboxSender:
             try:
                 await self._send_in_order(conversation, calls, claimed_at, report, drain)
             finally:
-                self._book(calls, -1)
+                self._count_claimed(calls, -1)
 
         drain: Drain[outbox.ClaimedCall] = Drain(
             claim, conversation_of, send, seconds=DELIVERY_SECONDS, ahead=2 * self.batch,
