@@ -268,14 +268,8 @@ HOLD_LIMIT = outbox.CLAIM_TTL.total_seconds() / 2  # a claim held longer is give
 
 
 def conversation_of(call: outbox.ClaimedCall) -> str | None:
-    """Calls that keep their order: posts and updates in one channel or DM, a user's App Home;
-    None for a call that needs neither order nor pace (a permalink)."""
-    if call.method == "views.publish":
-        where = call.args.get("user_id")
-    elif call.method.startswith("chat.") and call.method != "chat.getPermalink":
-        where = call.args.get("channel")
-    else:
-        return None
+    """The lane of a built call (`outbox.destination`), named `team:where`."""
+    where = outbox.destination(call.method, call.args)
     return f"{call.team_id}:{where}" if where else None
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, not_, or_, select
+from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from models import DeliveryState, OutboxMessage, Request
@@ -54,7 +54,7 @@ class ClaimedCall:
     args: dict[str, Any]
     purpose: str
     attempts: int
-    conversation: str | None = None  # the row's: where it was queued to go
+    conversation: str | None  # the row's: where it was queued to go
 
 
 @dataclass(frozen=True)
@@ -101,30 +101,39 @@ def enqueue(
     return message
 
 
+def destination(method: str, args: dict[str, Any]) -> str | None:
+    """Where a call keeps its order (and a post its pace): the channel or DM of posts and
+    updates, a user's App Home; None for a call that needs neither (a permalink) or whose
+    channel is not in its arguments yet."""
+    if method == "views.publish":
+        return args.get("user_id")
+    if method.startswith("chat.") and method != "chat.getPermalink":
+        return args.get("channel")
+    return None
+
+
+REQUEST_CHANNEL_METHODS = frozenset({"chat.postMessage", "chat.update"})
+"""Queued without a channel: a request's card, its thread replies and card updates, which
+go to the request's channel (or its card's) when they are built."""
+
+
 def _conversation(session: Session, method: str, args: dict[str, Any],
                   request_id: int | None) -> str | None:
-    """Where the call is meant to go, as the sender's lanes see it (a user's App Home, a
-    channel or DM); None for a call that needs no lane (a permalink)."""
-    if method == "views.publish":
-        where = args.get("user_id")
-    elif not method.startswith("chat.") or method == "chat.getPermalink":
-        return None
-    elif args.get("channel"):
-        where = args["channel"]
-    else:
-        request = session.get(Request, request_id) if request_id is not None else None
-        if request is None:
-            return None
-        where = ((request.card_channel_id if method == "chat.update" else None)
-                 or request.channel_id)
+    """The conversation a row is queued for: its call's destination, or for a request's
+    card and thread, the request's channel as it is now (a card may yet land by DM)."""
+    where = destination(method, args)
+    if where is None and method in REQUEST_CHANNEL_METHODS and request_id is not None:
+        request = session.get(Request, request_id)
+        if request is not None:
+            where = ((request.card_channel_id if method == "chat.update" else None)
+                     or request.channel_id)
     return str(where)[:CONVERSATION_LENGTH] if where else None
 
 
-def _due(now: datetime, ids: Iterable[int] | None, limit: int,
-         full: list[tuple[str, str]] | None = None):
+def _due(now: datetime, ids: Iterable[int] | None, limit: int, shares: Shares | None = None):
     """Due rows, oldest first (so a conversation's posts keep the order they were queued
     in); a reply whose request has no thread yet waits for its card and takes no place;
-    none of a `full` conversation's (team, conversation)."""
+    none of a conversation that has its share."""
     due = or_(
         and_(
             OutboxMessage.state == DeliveryState.PENDING, OutboxMessage.next_attempt_at <= now
@@ -140,13 +149,11 @@ def _due(now: datetime, ids: Iterable[int] | None, limit: int,
     )
     query = (select(OutboxMessage).where(due, thread_ready).order_by(OutboxMessage.id)
              .limit(limit))
+    full = shares.full() if shares is not None else []
     if full:
-        by_team: dict[str, list[str]] = {}
-        for team, conversation in full:
-            by_team.setdefault(team, []).append(conversation)
-        query = query.where(or_(OutboxMessage.conversation.is_(None), not_(or_(*(
-            and_(OutboxMessage.team_id == team, OutboxMessage.conversation.in_(conversations))
-            for team, conversations in by_team.items())))))
+        query = query.where(or_(
+            OutboxMessage.conversation.is_(None),
+            tuple_(OutboxMessage.team_id, OutboxMessage.conversation).not_in(full)))
     if ids is not None:
         ids = list(ids)
         same_requests = select(OutboxMessage.request_id).where(
@@ -173,7 +180,7 @@ def claim_due(
     PostgreSQL, rows another sender holds are skipped); whether more may be due (the
     limit was reached, and not only by rows that wait); and whether rows were left
     because their conversation had its share."""
-    query = _due(now, ids, limit, shares.full() if shares is not None else None)
+    query = _due(now, ids, limit, shares)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=OutboxMessage)
     rows = session.scalars(query).all()
@@ -206,7 +213,7 @@ def prepare_due(
     """The first half of a claim on SQLite, in a read-only transaction: the calls built
     (cards, App Homes: the slow part) without the one write lock that acks storing
     something wait for; `claim_prepared` then claims them in a short write."""
-    rows = session.scalars(_due(now, ids, limit, shares.full() if shares else None)).all()
+    rows = session.scalars(_due(now, ids, limit, shares)).all()
     ready, waiting, crowded = _prepared_in_shares(session, hooks, rows, shares)
     prepared = [Prepared(message.id, message.state, message.attempts, message.claimed_at, args)
                 for message, args in ready]

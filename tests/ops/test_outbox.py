@@ -4,13 +4,20 @@ transactions."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select
 
-from bot.posts import queue_card_update, queue_direct_message, queue_thread_reply
+from bot import slack_api
+from bot.posts import (
+    DIRECT_MESSAGE,
+    queue_card_update,
+    queue_direct_message,
+    queue_thread_reply,
+)
 from bot.sending import Pacer
 from bot.services import outbox
 from models import OutboxMessage, Request
@@ -202,9 +209,6 @@ def test_a_backlog_in_one_conversation_is_built_once_and_holds_up_no_other(bot, 
     """A burst into one channel is sent a post a second: a claim takes only what goes out
     well within a claim's hold limit, and a post to anyone else is claimed beside it,
     not after the whole backlog."""
-    from bot import slack_api
-    from bot.posts import DIRECT_MESSAGE
-
     bot.deps.api.pacer = Pacer(0.05)
     monkeypatch.setattr(slack_api, "HOLD_LIMIT", 0.5)  # so a share is 5 posts
     bot.deps.sender.batch = 10
@@ -254,10 +258,6 @@ def test_a_post_queued_while_a_delivery_only_finishes_sending_goes_at_once(bot, 
     """A delivery stops claiming after a while and then sends what it holds, a busy
     channel's share taking up to half a minute: a post queued for someone else meanwhile
     starts a delivery of its own rather than wait for that one to end."""
-    import asyncio
-
-    from bot import slack_api
-
     bot.deps.api.pacer = Pacer(0.1)
     monkeypatch.setattr(slack_api, "DELIVERY_SECONDS", 0.2)
     queue_dms(bot, *((REP, f"Post {n}") for n in range(10)))
