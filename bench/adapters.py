@@ -87,9 +87,9 @@ def totals_query() -> tuple[Callable[[Any, str, int], Any], str]:
 
 # -- reminder sweep ----------------------------------------------------------------------
 def reminder_sweep() -> str | None:
-    """The sweep `requestbot reminders run-due` runs (bot.serve.run_reminders_once)."""
-    serve = _module("bot.serve")
-    return "requestbot reminders run-due" if hasattr(serve, "run_reminders_once") else None
+    """The sweep `requestbot reminders run-due` runs (bot.runtime.run_reminders_once)."""
+    runtime = _module("bot.runtime")
+    return "requestbot reminders run-due" if hasattr(runtime, "run_reminders_once") else None
 
 
 def seed_due_reminders(database_url: str, count: int, recipients: int,

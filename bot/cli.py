@@ -167,7 +167,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_reminders_due(args: argparse.Namespace) -> int:
-    from bot.serve import run_reminders_once
+    from bot.runtime import run_reminders_once
 
     settings = load_settings()
     configure_logging(settings.log_format)

@@ -13,7 +13,13 @@ from functools import lru_cache
 
 from babel import Locale
 from babel.core import UnknownLocaleError
-from babel.numbers import NumberPattern, format_currency, get_currency_precision, parse_pattern
+from babel.numbers import (
+    NumberPattern,
+    format_currency,
+    get_currency_precision,
+    get_currency_symbol,
+    parse_pattern,
+)
 
 MAX_MAJOR = Decimal(10) ** 12
 
@@ -217,6 +223,16 @@ def format_money(money: Money, locale: str = "en_US") -> str:
     parsed = _locale(locale)
     major = money.major
     if major == major.to_integral_value():
+        # the pattern's own `¤` replaced here: Babel's format_currency also looks up the
+        # currency's long name for every amount, a sixth of a reminder sweep's message
+        shown = _whole_pattern(locale).apply(major, parsed, currency_digits=False)
+        if "¤¤" not in shown:
+            return shown.replace("¤", _symbol(money.currency, locale))
         return format_currency(major, money.currency, format=_whole_pattern(locale),
                                locale=parsed, currency_digits=False)
     return format_currency(major, money.currency, locale=parsed)
+
+
+@lru_cache(maxsize=256)
+def _symbol(currency: str, locale: str) -> str:
+    return get_currency_symbol(currency, _locale(locale))

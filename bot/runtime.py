@@ -9,17 +9,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import aiohttp
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
-from slack_bolt.async_app import AsyncApp
 
-from bot import events
-from bot.app import BotIdentity, build_bolt_app
 from bot.db import Database
 from bot.deps import Deps
 from bot.inbox import JobInbox, JobTableWriter
 from bot.jobs import JobKind, Jobs
 from bot.metrics import Metrics
-from bot.oauth import Installations, installation_store
 from bot.posts import outbox_hooks
 from bot.reminders.sweep import sweep
 from bot.sending import CONCURRENT_CALLS, PER_CONVERSATION_SECONDS, Pacer
@@ -32,6 +27,11 @@ from models import utcnow
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.app import BotIdentity
+    from bot.oauth import Installations
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +54,14 @@ class Runtime:
         handoff: Callable[[], None] | None = None,
         job_inbox: JobInbox | None = None,
         worker: bool = False,
+        listens: bool = True,
     ) -> None:
         """Under `serve`, two runtimes (bot/worker.py). The serving process's has `handoff`,
         which wakes the worker: jobs, owed posts and events (bot/events.py) are left to it
         rather than done here after an ack. The worker's (`worker`) runs them. On SQLite
         the serving process stores jobs in `job_inbox` and the worker takes them from it
-        (bot/inbox.py)."""
+        (bot/inbox.py). Without `listens` it only sends (`reminders run-due`): no Bolt
+        app, so no auth.test call and none of Bolt's imports."""
         self.settings = settings
         self.db = db or Database(settings.database_url)
         self.db.use_scoring(Scoring.from_settings(settings, now))
@@ -70,6 +72,7 @@ class Runtime:
         self.handoff = handoff
         self.job_inbox = job_inbox
         self.worker = worker
+        self.listens = listens
         self.job_writer: JobInbox | JobTableWriter | None = None
         self.web_api_timeout_seconds = 10.0
         self.metrics = Metrics()
@@ -79,8 +82,11 @@ class Runtime:
         self.bolt: AsyncApp | None = None
         self.handler: AsyncSlackRequestHandler | None = None
         self.scheduler: AsyncIOScheduler | None = None
+        self.identity: BotIdentity | None = None
         self.installations: Installations | None = None
         if settings.oauth_enabled:
+            from bot.oauth import Installations, installation_store
+
             self.installations = Installations(installation_store(settings, self.db))
 
     @property
@@ -125,12 +131,8 @@ class Runtime:
         deciders = DeciderDirectory(self.settings.deciders, self._usergroup_members(api))
         self.deps = Deps(self.settings, self.db, api, sender, self.metrics, self.now, deciders,
                          jobs, self.installations)
-        self.identity = BotIdentity(lambda: api.call(None, "auth.test"))
-        if self.settings.slack_bot_token:
-            await self.identity.get()
-        self.bolt = build_bolt_app(self.deps, self.identity, replaying=self.worker)
-        jobs.handle(JobKind.HANDLE_EVENT, events.dispatcher(self.bolt, self.db))
-        self.handler = AsyncSlackRequestHandler(self.bolt)
+        if self.listens:
+            await self._listen(api, jobs)
         if self.run_schedule:  # imported here: a serving process with a worker has no schedule
             from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -148,6 +150,20 @@ class Runtime:
                 max_instances=1, coalesce=True, next_run_time=self.now(),
             )
             self.scheduler.start()
+
+    async def _listen(self, api: SlackApi, jobs: Jobs) -> None:
+        from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+
+        from bot import events
+        from bot.app import BotIdentity, build_bolt_app
+
+        assert self.deps is not None
+        self.identity = BotIdentity(lambda: api.call(None, "auth.test"))
+        if self.settings.slack_bot_token:
+            await self.identity.get()
+        self.bolt = build_bolt_app(self.deps, self.identity, replaying=self.worker)
+        jobs.handle(JobKind.HANDLE_EVENT, events.dispatcher(self.bolt, self.db))
+        self.handler = AsyncSlackRequestHandler(self.bolt)
 
     async def sweep_reminders(self) -> None:
         assert self.deps is not None
@@ -196,3 +212,18 @@ class Runtime:
         if self.job_inbox is not None:
             self.job_inbox.dispose()
         self.db.dispose()
+
+
+async def run_reminders_once(settings: Settings, database: Database) -> int:
+    """`requestbot reminders run-due`: the same sweep as `serve`, once; the number sent."""
+    from bot.collector import collect_as_a_batch
+
+    runtime = Runtime(settings, database, run_schedule=False, listens=False)
+    await runtime.start()
+    collect_as_a_batch()
+    try:
+        assert runtime.deps is not None
+        report = await sweep(runtime.deps)
+    finally:
+        await runtime.stop()
+    return report.sent

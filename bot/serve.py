@@ -8,10 +8,8 @@ import logging
 
 import uvicorn
 
-from bot.collector import collect_as_a_batch
 from bot.db import Database
 from bot.inbox import JobInbox
-from bot.reminders.sweep import sweep
 from bot.runtime import Runtime
 from bot.server import create_web_app
 from bot.settings import Settings
@@ -93,16 +91,3 @@ async def _socket_mode(runtime: Runtime, server: uvicorn.Server) -> None:
             await asyncio.sleep(0.2)
     finally:
         await handler.close_async()
-
-
-async def run_reminders_once(settings: Settings, database: Database) -> int:
-    """`requestbot reminders run-due`: the same sweep as `serve`, once; the number sent."""
-    runtime = Runtime(settings, database, run_schedule=False)
-    await runtime.start()
-    collect_as_a_batch()
-    try:
-        assert runtime.deps is not None
-        report = await sweep(runtime.deps)
-    finally:
-        await runtime.stop()
-    return report.sent

@@ -1,10 +1,13 @@
+import re
 from decimal import Decimal
 
 import pytest
+from babel import Locale
+from babel.numbers import format_currency, parse_pattern
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.money import Money, find_amounts, format_money, parse_amount
+from bot.money import Money, currency_exponent, find_amounts, format_money, parse_amount
 
 
 @pytest.mark.parametrize(
@@ -110,3 +113,15 @@ def test_parse_amount_never_raises(text):
 def test_formatted_amounts_read_back(value):
     money = Money.from_major(value, "USD")
     assert parse_amount(format_money(money)) == money
+
+
+@given(st.integers(min_value=0, max_value=10**14),
+       st.sampled_from(["USD", "EUR", "GBP", "JPY", "CHF", "INR", "BHD", "XYZ"]),
+       st.sampled_from(["en_US", "de_DE", "fr_FR", "de_CH", "en_IN", "ja_JP", "ar_EG", "nl_NL"]))
+def test_whole_amounts_are_shown_as_babel_shows_them(minor, currency, locale):
+    money = Money(minor, currency)
+    if money.major != money.major.to_integral_value():
+        money = Money(minor - minor % 10 ** currency_exponent(currency), currency)
+    pattern = parse_pattern(re.sub(r"\.0+", "", Locale.parse(locale).currency_formats["standard"].pattern))
+    assert format_money(money, locale) == format_currency(
+        money.major, currency, format=pattern, locale=locale, currency_digits=False)

@@ -1,6 +1,7 @@
 """What the serving process leaves to its worker it does not import: rapidfuzz (only the
 worker ranks similar requests) and APScheduler (only a process with a schedule runs one).
-Each holds a few MB of the serving process's memory (bench/README.md, memory)."""
+Each holds a few MB of the serving process's memory (bench/README.md, memory). And
+`reminders run-due`, which only sends, starts without Bolt (a third of its start-up)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,12 @@ def test_ranking_imports_rapidfuzz_when_it_first_needs_it():
          "print(score(a, b) > 0.5, 'rapidfuzz' in sys.modules)"],
         capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "True True"
+
+
+def test_run_due_starts_without_bolt_or_the_server():
+    loaded = subprocess.run(
+        [sys.executable, "-c",
+         "import sys, bot.cli, bot.runtime; print(sorted({m.split('.')[0] for m in sys.modules} "
+         "& {'slack_bolt', 'uvicorn', 'starlette', 'apscheduler'}))"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"

@@ -82,9 +82,11 @@ def sent_by(process: subprocess.Popen) -> int:
 def test_run_due_sends_what_is_due_once_and_a_second_run_sends_nothing(bot, slack, db):
     file_request(bot, slack)
     bot.wait_idle()
+    asked_who = len(slack.calls_to("auth.test"))
     err = finished(run_due(slack, db))
     assert "sent 1 reminder" in err
     assert "WARNING" not in err  # a healthy run leaves the admin nothing to worry about
+    assert len(slack.calls_to("auth.test")) == asked_who  # it sends; it has no Bolt app to name
     [nudge] = dms_to(slack, REP, "still needs")
     assert nudge.token == BOT_TOKEN
     assert sent_by(run_due(slack, db)) == 0
