@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.posts import queue_thread_reply
@@ -206,14 +206,17 @@ def record_all_sent(session: Session, sent: list[tuple[Claimed, dict[str, Any]]]
         row = found.get(claimed.id)
         if row is None or row.state == DeliveryState.SENT:
             continue
-        changes.append({"id": row.id, "state": DeliveryState.SENT, "sent_at": now,
-                        "last_error": None, "claimed_by": None, "claimed_at": None,
-                        "payload": {**(row.payload or {}), "channel": result.get("channel"),
-                                    "ts": result.get("ts")}})
+        changes.append({"sent_id": row.id, "sent_payload": {
+            **(row.payload or {}), "channel": result.get("channel"), "ts": result.get("ts")}})
         if row.kind == ReminderKind.REVISIT and row.request_id:
             revisited.append(row.request_id)
-    if changes:
-        session.execute(update(Reminder), changes)
+    if changes:  # Core: the ORM bulk update's bookkeeping cost a fifth of recording a row
+        table = Reminder.__table__
+        session.execute(
+            update(table).where(table.c.id == bindparam("sent_id"))
+            .values(state=DeliveryState.SENT, sent_at=now, last_error=None, claimed_by=None,
+                    claimed_at=None, payload=bindparam("sent_payload")),
+            changes)
     for request_id in revisited:
         request = session.get(Request, request_id)
         if request is not None:
