@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, or_, select, update
+from sqlalchemy import Select, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot.posts import queue_thread_reply
@@ -27,6 +27,14 @@ log = logging.getLogger(__name__)
 
 CLAIM_TTL = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
+CLAIMED_ELSEWHERE = timedelta(seconds=10)
+JUST_SENT = timedelta(seconds=2)
+"""Sweeps in two processes at once (replicas' schedules, a `run-due` beside `serve`) would
+post to one person within a second, which Slack answers with 429 (sweeps in one process
+share its pacer). So a claim passes over the people another process claimed reminders for
+in the last CLAIMED_ELSEWHERE, or posted to in the last JUST_SENT (a sent reminder keeps
+who sent it and when in claimed_by and claimed_at): that process paces its posts to them.
+One that died holds its people up this long only."""
 
 
 @dataclass(frozen=True)
@@ -65,9 +73,11 @@ def claim_batch(session: Session, *, worker: str, now: datetime, limit: int = 50
     """Claims up to `limit` due reminders, messages not built yet (`build_messages`), so
     the write transaction stays short; and whether the limit was reached (more may be due).
     Columns and one UPDATE rather than loaded rows: a sweep claims thousands."""
+    elsewhere = _people_of_other_sweeps(worker, now)
     query = (select(Reminder.id, Reminder.team_id, Reminder.kind, Reminder.recipient,
                     Reminder.attempts, Reminder.payload)
-             .where(_due(now)).order_by(Reminder.due_at, Reminder.id).limit(limit))
+             .where(_due(now), _not_theirs(elsewhere))
+             .order_by(Reminder.due_at, Reminder.id).limit(limit))
     rows = session.execute(_locking(session, query, skip_locked=True)).all()
     if rows:
         session.execute(
@@ -78,6 +88,28 @@ def claim_batch(session: Session, *, worker: str, now: datetime, limit: int = 50
     claimed = [Claimed(row.id, row.team_id, row.kind, row.recipient, row.attempts + 1,
                        (row.payload or {}).get("tz")) for row in rows]
     return claimed, len(rows) >= limit
+
+
+def left_to_other_sweeps(session: Session, *, worker: str, now: datetime) -> bool:
+    """Whether reminders are due for people another sweep is sending to (`claim_batch`
+    passed them over): they are claimed once it has finished with them."""
+    theirs = and_(_due(now), Reminder.recipient.is_not(None),
+                  tuple_(Reminder.team_id, Reminder.recipient).in_(
+                      _people_of_other_sweeps(worker, now)))
+    return session.scalar(select(select(Reminder.id).where(theirs).exists())) or False
+
+
+def _people_of_other_sweeps(worker: str, now: datetime) -> Select[Any]:
+    return select(Reminder.team_id, Reminder.recipient).where(
+        or_(and_(Reminder.state == DeliveryState.CLAIMED,
+                 Reminder.claimed_at > now - CLAIMED_ELSEWHERE),
+            and_(Reminder.state == DeliveryState.SENT, Reminder.claimed_at > now - JUST_SENT)),
+        Reminder.claimed_by != worker, Reminder.recipient.is_not(None))
+
+
+def _not_theirs(elsewhere: Select[Any]):
+    return or_(Reminder.recipient.is_(None),
+               tuple_(Reminder.team_id, Reminder.recipient).not_in(elsewhere))
 
 
 @dataclass(frozen=True)
@@ -214,8 +246,8 @@ def record_all_sent(session: Session, sent: list[tuple[Claimed, dict[str, Any]]]
         table = Reminder.__table__
         session.execute(
             update(table).where(table.c.id == bindparam("sent_id"))
-            .values(state=DeliveryState.SENT, sent_at=now, last_error=None, claimed_by=None,
-                    claimed_at=None, payload=bindparam("sent_payload")),
+            .values(state=DeliveryState.SENT, sent_at=now, last_error=None,
+                    claimed_at=now, payload=bindparam("sent_payload")),  # kept: JUST_SENT
             changes)
     for request_id in revisited:
         request = session.get(Request, request_id)

@@ -11,7 +11,9 @@ Sending is paced to Slack's limits (bot/sending.py): about one chat.postMessage 
 per conversation, and every DM is its own conversation, so reminders to different people
 go out together (up to CONCURRENT_CALLS in flight) and only posts to the same conversation
 wait for each other. One sweep keeps claiming while reminders are due, for up to
-SWEEP_SECONDS, so one `serve` tick or one `run-due` sends a whole backlog.
+SWEEP_SECONDS, so one `serve` tick or one `run-due` sends a whole backlog. Sweeps in other
+processes (replicas, a `run-due` beside `serve`) keep their own people: a claim passes over
+them, and claims again once they are free (bot/reminders/store.py CLAIMED_ELSEWHERE).
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ from bot.deps import Deps
 from bot.reminders.digest import plan_digests
 from bot.reminders.store import (
     CLAIM_TTL,
+    JUST_SENT,
     Claimed,
     Unsent,
     build_messages,
     claim_batch,
     defer,
     expand,
+    left_to_other_sweeps,
     record_all_sent,
     record_failure,
     settle_unsent,
@@ -43,7 +47,7 @@ from bot.reminders.store import (
 from bot.sending import Batch, Drain, Pacer, Recorder
 from bot.services.outbox import retry_delay
 from bot.services.reminders import ReminderPolicy, after_weekend
-from bot.slack_api import CallFailure, attempt, classify, worker_id
+from bot.slack_api import CallFailure, attempt, classify
 from models import ReminderKind
 
 log = logging.getLogger(__name__)
@@ -73,7 +77,7 @@ class Sweep:
         self.deps = deps
         self.pacer = pacer or deps.api.pacer
         self.limit = limit
-        self.worker = worker_id()
+        self.worker = deps.sender.worker  # the process's: its sweeps share its pacer
         self.policy = ReminderPolicy.from_settings(deps.settings)
         self.report = SweepReport()
         self.recorder = Recorder(deps.db)
@@ -94,8 +98,9 @@ class Sweep:
 
     async def _claim(self) -> Batch[Claimed]:
         deps = self.deps
-        claimed, full = await deps.db.run_background(
-            lambda s: claim_batch(s, worker=self.worker, now=deps.now(), limit=self.limit))
+        claimed, full, theirs = await deps.db.run_background(self._claim_batch)
+        if theirs:  # claimed once the other sweep has finished with those people
+            self.drain.retry_in(JUST_SENT.total_seconds())
         built, unsent = await self._build(claimed)
         if unsent:
             await self.recorder.write(lambda s: settle_unsent(s, unsent))
@@ -113,6 +118,14 @@ class Sweep:
             await self.recorder.write(lambda s: [defer(s, item, later) for item, later in deferred])
             self.report.deferred += len(deferred)
         return Batch(ready, full)
+
+    def _claim_batch(self, session: Session) -> tuple[list[Claimed], bool, bool]:
+        """A batch, whether it was full, and whether reminders were passed over because
+        another sweep is sending to their people."""
+        now = self.deps.now()
+        claimed, full = claim_batch(session, worker=self.worker, now=now, limit=self.limit)
+        theirs = not full and left_to_other_sweeps(session, worker=self.worker, now=now)
+        return claimed, full, theirs
 
     async def _build(self, claimed: list[Claimed]) -> tuple[list[Claimed], list[Unsent]]:
         """The messages, built in one read-only transaction: on SQLite it never holds the

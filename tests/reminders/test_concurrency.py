@@ -13,7 +13,14 @@ import pytest
 from sqlalchemy import insert
 
 from bot.collector import BATCH_YOUNG_COLLECTION
-from bot.reminders.store import claim_due
+from bot.reminders.store import (
+    CLAIMED_ELSEWHERE,
+    JUST_SENT,
+    claim_batch,
+    claim_due,
+    left_to_other_sweeps,
+    record_all_sent,
+)
 from bot.reminders.sweep import Pacer, sweep
 from bot.services.requests import Origin, RequestDraft
 from bot.services.requests import file_request as file_one
@@ -164,3 +171,72 @@ def test_a_claimed_reminder_is_skipped_not_waited_for(db, clock):
     holder.close()
     assert len(seen) == len(RECIPIENTS) - 10
     assert not set(seen) & {c.id for c in held}
+
+
+def due_for(db, clock, people: list[str]) -> None:
+    """One reminder each for `people`, in that order of due time (a person may come twice)."""
+    with db.sessions.begin() as session:
+        filed = file_one(session, team_id=TEAM_ID, user_id=REP,
+                         draft=RequestDraft(title="Dark mode"),
+                         origin=Origin(source=RequestSource.COMMAND, channel_id="C0SALES01"),
+                         now=clock.now())
+        session.execute(insert(Reminder), [
+            {"team_id": TEAM_ID, "kind": ReminderKind.INFO_ARRIVED,
+             "request_id": filed.request_id, "recipient": person,
+             "due_at": clock.now() - timedelta(hours=2) + timedelta(minutes=n),
+             "dedupe_key": f"test:{n}", "payload": {}, "state": "pending", "attempts": 0,
+             "created_at": clock.now()}
+            for n, person in enumerate(people)
+        ])
+
+
+def claim(db, worker: str, now: datetime, limit: int = 10) -> list[str]:
+    claimed, _ = db.transaction(lambda s: claim_batch(s, worker=worker, now=now, limit=limit))
+    return [c.recipient for c in claimed]
+
+
+def test_a_sweep_leaves_the_people_another_is_sending_to_to_it(db, clock):
+    """Posts to one person from two sweeps within a second draw Slack's 429s: while one
+    sweep holds a person's reminder, or has just posted to them, the other passes over
+    that person's next one, and the first sweep takes it itself."""
+    first_person, second_person = RECIPIENTS[:2]
+    due_for(db, clock, [first_person, second_person, first_person])
+    now = clock.now()
+    [held] = db.transaction(lambda s: claim_batch(s, worker="first", now=now, limit=1))[0]
+    assert claim(db, "second", now) == [second_person]
+    assert db.transaction(lambda s: left_to_other_sweeps(s, worker="second", now=now))
+
+    db.transaction(lambda s: record_all_sent(s, [(held, {"channel": "D1", "ts": "1.0"})],
+                                             now=now))
+    just_after = now + JUST_SENT / 2
+    assert claim(db, "second", just_after) == []
+    assert claim(db, "first", just_after) == [first_person]
+    assert not db.transaction(lambda s: left_to_other_sweeps(s, worker="second", now=just_after))
+
+
+def test_a_person_is_free_again_once_the_other_sweep_is_done_or_gone(db, clock):
+    first_person = RECIPIENTS[0]
+    due_for(db, clock, [first_person, first_person, first_person])
+    now = clock.now()
+    [sent] = db.transaction(lambda s: claim_batch(s, worker="first", now=now, limit=1))[0]
+    db.transaction(lambda s: record_all_sent(s, [(sent, {"channel": "D1", "ts": "1.0"})],
+                                             now=now))
+    assert claim(db, "second", now + JUST_SENT + timedelta(seconds=1), limit=1) == [first_person]
+    # the second sweep dies holding its claim: the third waits only so long for it
+    assert claim(db, "third", now + timedelta(seconds=5)) == []
+    assert claim(db, "third", now + CLAIMED_ELSEWHERE + timedelta(seconds=5)) == [first_person]
+
+
+def test_a_sweep_sends_what_it_passed_over_once_the_other_sweep_is_done(bot, slack, db, clock):
+    """Not left for the next sweep: it claims again when the other's hold has passed."""
+    person = RECIPIENTS[0]
+    due_for(db, clock, [person, person])
+    bot.deps.now = lambda: datetime.now(UTC)
+    now = datetime.now(UTC)
+    [posted] = db.transaction(lambda s: claim_batch(s, worker="other", now=now, limit=1))[0]
+    db.transaction(lambda s: record_all_sent(s, [(posted, {"channel": "D1", "ts": "1.0"})],
+                                             now=now))
+    report = bot.run(sweep(bot.deps, Pacer(0.0)), timeout=30)
+    assert report.sent == 1
+    assert len(dms_to(slack, person)) == 1
+    assert {r.state for r in reminders(db, "info_arrived")} == {"sent"}
