@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot.posts import queue_thread_reply
@@ -72,7 +72,8 @@ def claim_batch(session: Session, *, worker: str, now: datetime, limit: int = 50
                 ) -> tuple[list[Claimed], bool]:
     """Claims up to `limit` due reminders, messages not built yet (`build_messages`), so
     the write transaction stays short; and whether the limit was reached (more may be due).
-    Columns and one UPDATE rather than loaded rows: a sweep claims thousands."""
+    Columns and one UPDATE rather than loaded rows: a sweep claims thousands. People
+    another process is sending to are passed over (CLAIMED_ELSEWHERE)."""
     elsewhere = _people_of_other_sweeps(worker, now)
     query = (select(Reminder.id, Reminder.team_id, Reminder.kind, Reminder.recipient,
                     Reminder.attempts, Reminder.payload)
@@ -107,7 +108,7 @@ def _people_of_other_sweeps(worker: str, now: datetime) -> Select[Any]:
         Reminder.claimed_by != worker, Reminder.recipient.is_not(None))
 
 
-def _not_theirs(elsewhere: Select[Any]):
+def _not_theirs(elsewhere: Select[Any]) -> ColumnElement[bool]:
     return or_(Reminder.recipient.is_(None),
                tuple_(Reminder.team_id, Reminder.recipient).not_in(elsewhere))
 
