@@ -74,10 +74,10 @@ def claim_batch(session: Session, *, worker: str, now: datetime, limit: int = 50
     the write transaction stays short; and whether the limit was reached (more may be due).
     Columns and one UPDATE rather than loaded rows: a sweep claims thousands. People
     another process is sending to are passed over (CLAIMED_ELSEWHERE)."""
-    elsewhere = _people_of_other_sweeps(worker, now)
     query = (select(Reminder.id, Reminder.team_id, Reminder.kind, Reminder.recipient,
                     Reminder.attempts, Reminder.payload)
-             .where(_due(now), _not_theirs(elsewhere))
+             .where(_due(now), or_(Reminder.recipient.is_(None),
+                                   ~_kept_elsewhere(worker, now)))
              .order_by(Reminder.due_at, Reminder.id).limit(limit))
     rows = session.execute(_locking(session, query, skip_locked=True)).all()
     if rows:
@@ -92,25 +92,21 @@ def claim_batch(session: Session, *, worker: str, now: datetime, limit: int = 50
 
 
 def left_to_other_sweeps(session: Session, *, worker: str, now: datetime) -> bool:
-    """Whether reminders are due for people another sweep is sending to (`claim_batch`
+    """Whether reminders are due for people another process is sending to (`claim_batch`
     passed them over): they are claimed once it has finished with them."""
-    theirs = and_(_due(now), Reminder.recipient.is_not(None),
-                  tuple_(Reminder.team_id, Reminder.recipient).in_(
-                      _people_of_other_sweeps(worker, now)))
-    return session.scalar(select(select(Reminder.id).where(theirs).exists())) or False
+    query = select(Reminder.id).where(_due(now), _kept_elsewhere(worker, now))
+    return session.scalar(select(query.exists())) or False
 
 
-def _people_of_other_sweeps(worker: str, now: datetime) -> Select[Any]:
-    return select(Reminder.team_id, Reminder.recipient).where(
+def _kept_elsewhere(worker: str, now: datetime) -> ColumnElement[bool]:
+    """A reminder for a person another process is sending to (CLAIMED_ELSEWHERE); never
+    true of one without a recipient."""
+    people = select(Reminder.team_id, Reminder.recipient).where(
         or_(and_(Reminder.state == DeliveryState.CLAIMED,
                  Reminder.claimed_at > now - CLAIMED_ELSEWHERE),
             and_(Reminder.state == DeliveryState.SENT, Reminder.claimed_at > now - JUST_SENT)),
         Reminder.claimed_by != worker, Reminder.recipient.is_not(None))
-
-
-def _not_theirs(elsewhere: Select[Any]) -> ColumnElement[bool]:
-    return or_(Reminder.recipient.is_(None),
-               tuple_(Reminder.team_id, Reminder.recipient).not_in(elsewhere))
+    return tuple_(Reminder.team_id, Reminder.recipient).in_(people)
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,17 @@ import subprocess
 import sys
 
 
-def test_importing_the_server_loads_neither_rapidfuzz_nor_apscheduler():
-    loaded = subprocess.run(
+def loaded_by(imports: str, packages: set[str]) -> str:
+    """Which of `packages` a fresh interpreter has loaded after `import <imports>`."""
+    return subprocess.run(
         [sys.executable, "-c",
-         "import sys, bot.serve; print(sorted({m.split('.')[0] for m in sys.modules} "
-         "& {'rapidfuzz', 'apscheduler'}))"],
+         f"import sys, {imports}; print(sorted({{m.split('.')[0] for m in sys.modules}} "
+         f"& set({sorted(packages)!r})))"],
         capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_importing_the_server_loads_neither_rapidfuzz_nor_apscheduler():
+    loaded = loaded_by("bot.serve", {"rapidfuzz", "apscheduler"})
     assert loaded == "[]"
 
 
@@ -29,9 +34,5 @@ def test_ranking_imports_rapidfuzz_when_it_first_needs_it():
 
 
 def test_run_due_starts_without_bolt_or_the_server():
-    loaded = subprocess.run(
-        [sys.executable, "-c",
-         "import sys, bot.cli, bot.runtime; print(sorted({m.split('.')[0] for m in sys.modules} "
-         "& {'slack_bolt', 'uvicorn', 'starlette', 'apscheduler'}))"],
-        capture_output=True, text=True, check=True).stdout.strip()
+    loaded = loaded_by("bot.cli, bot.runtime", {"slack_bolt", "uvicorn", "starlette", "apscheduler"})
     assert loaded == "[]"

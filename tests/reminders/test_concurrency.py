@@ -54,16 +54,26 @@ def clock():
     return Clock(datetime.now(UTC).replace(microsecond=0) - timedelta(days=3))
 
 
-def many_due(db, request_id: int) -> None:
-    """A reminder due for each of many people (the information-arrived kind needs no setup)."""
+def many_due(db, request_id: int, people: list[str] = RECIPIENTS) -> None:
+    """A reminder due for each of `people`, in that order (the information-arrived kind
+    needs no setup); a person may come twice."""
     due = datetime.now(UTC) - timedelta(hours=1)
     with db.sessions.begin() as session:
         session.execute(insert(Reminder), [
             {"team_id": TEAM_ID, "kind": ReminderKind.INFO_ARRIVED, "request_id": request_id,
-             "recipient": user, "due_at": due, "dedupe_key": f"test:{user}", "payload": {},
+             "recipient": user, "due_at": due, "dedupe_key": f"test:{n}:{user}", "payload": {},
              "state": "pending", "attempts": 0, "created_at": due}
-            for user in RECIPIENTS
+            for n, user in enumerate(people)
         ])
+
+
+def filed_request(db, clock) -> int:
+    """A request filed straight through the service, for tests without the bot."""
+    with db.sessions.begin() as session:
+        return file_one(session, team_id=TEAM_ID, user_id=REP,
+                        draft=RequestDraft(title="Dark mode"),
+                        origin=Origin(source=RequestSource.COMMAND, channel_id="C0SALES01"),
+                        now=clock.now()).request_id
 
 
 def run_due(slack, db, entry: list[str] = REQUESTBOT) -> subprocess.Popen:
@@ -146,12 +156,7 @@ def test_a_claimed_reminder_is_skipped_not_waited_for(db, clock):
         pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite has one writer, so a second claim "
                     "waits for the first transaction instead (covered by the tests above)")
 
-    with db.sessions.begin() as session:
-        filed = file_one(session, team_id=TEAM_ID, user_id=REP,
-                         draft=RequestDraft(title="Dark mode"),
-                         origin=Origin(source=RequestSource.COMMAND, channel_id="C0SALES01"),
-                         now=clock.now())
-    many_due(db, filed.request_id)
+    many_due(db, filed_request(db, clock))
     now = datetime.now(UTC)
     holder = db.sessions()
     holder.begin()
@@ -173,23 +178,6 @@ def test_a_claimed_reminder_is_skipped_not_waited_for(db, clock):
     assert not set(seen) & {c.id for c in held}
 
 
-def due_for(db, clock, people: list[str]) -> None:
-    """One reminder each for `people`, in that order of due time (a person may come twice)."""
-    with db.sessions.begin() as session:
-        filed = file_one(session, team_id=TEAM_ID, user_id=REP,
-                         draft=RequestDraft(title="Dark mode"),
-                         origin=Origin(source=RequestSource.COMMAND, channel_id="C0SALES01"),
-                         now=clock.now())
-        session.execute(insert(Reminder), [
-            {"team_id": TEAM_ID, "kind": ReminderKind.INFO_ARRIVED,
-             "request_id": filed.request_id, "recipient": person,
-             "due_at": clock.now() - timedelta(hours=2) + timedelta(minutes=n),
-             "dedupe_key": f"test:{n}", "payload": {}, "state": "pending", "attempts": 0,
-             "created_at": clock.now()}
-            for n, person in enumerate(people)
-        ])
-
-
 def claim(db, worker: str, now: datetime, limit: int = 10) -> list[str]:
     claimed, _ = db.transaction(lambda s: claim_batch(s, worker=worker, now=now, limit=limit))
     return [c.recipient for c in claimed]
@@ -200,8 +188,8 @@ def test_a_sweep_leaves_the_people_another_is_sending_to_to_it(db, clock):
     sweep holds a person's reminder, or has just posted to them, the other passes over
     that person's next one, and the first sweep takes it itself."""
     first_person, second_person = RECIPIENTS[:2]
-    due_for(db, clock, [first_person, second_person, first_person])
-    now = clock.now()
+    many_due(db, filed_request(db, clock), [first_person, second_person, first_person])
+    now = datetime.now(UTC)
     [held] = db.transaction(lambda s: claim_batch(s, worker="first", now=now, limit=1))[0]
     assert claim(db, "second", now) == [second_person]
     assert db.transaction(lambda s: left_to_other_sweeps(s, worker="second", now=now))
@@ -216,8 +204,8 @@ def test_a_sweep_leaves_the_people_another_is_sending_to_to_it(db, clock):
 
 def test_a_person_is_free_again_once_the_other_sweep_is_done_or_gone(db, clock):
     first_person = RECIPIENTS[0]
-    due_for(db, clock, [first_person, first_person, first_person])
-    now = clock.now()
+    many_due(db, filed_request(db, clock), [first_person, first_person, first_person])
+    now = datetime.now(UTC)
     [sent] = db.transaction(lambda s: claim_batch(s, worker="first", now=now, limit=1))[0]
     db.transaction(lambda s: record_all_sent(s, [(sent, {"channel": "D1", "ts": "1.0"})],
                                              now=now))
@@ -230,7 +218,7 @@ def test_a_person_is_free_again_once_the_other_sweep_is_done_or_gone(db, clock):
 def test_a_sweep_sends_what_it_passed_over_once_the_other_sweep_is_done(bot, slack, db, clock):
     """Not left for the next sweep: it claims again when the other's hold has passed."""
     person = RECIPIENTS[0]
-    due_for(db, clock, [person, person])
+    many_due(db, filed_request(db, clock), [person, person])
     bot.deps.now = lambda: datetime.now(UTC)
     now = datetime.now(UTC)
     [posted] = db.transaction(lambda s: claim_batch(s, worker="other", now=now, limit=1))[0]
