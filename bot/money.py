@@ -10,16 +10,11 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from babel import Locale
-from babel.core import UnknownLocaleError
-from babel.numbers import (
-    NumberPattern,
-    format_currency,
-    get_currency_precision,
-    get_currency_symbol,
-    parse_pattern,
-)
+if TYPE_CHECKING:
+    from babel import Locale
+    from babel.numbers import NumberPattern
 
 MAX_MAJOR = Decimal(10) ** 12
 
@@ -39,6 +34,18 @@ _CODES = (
     "ILS AED SAR KRW THB IDR MYR"
 ).split()
 _LOWER_CODES = "usd eur gbp jpy cad aud nzd chf sek nok dkk inr".split()
+# CLDR's minor-unit digits and en_US symbol, as Babel gives them, for the currencies the reader
+# knows. A process that only reads amounts and prefills forms (the one that acks) then never
+# loads Babel's data: 5 MB, a twentieth of that process. tests/test_money.py checks each entry
+# against Babel; any other currency or locale goes to Babel.
+_KNOWN_CURRENCIES = {
+    "AED": (2, "AED"), "AUD": (2, "A$"), "BRL": (2, "R$"), "CAD": (2, "CA$"), "CHF": (2, "CHF"),
+    "CNY": (2, "CN¥"), "CZK": (2, "CZK"), "DKK": (2, "DKK"), "EUR": (2, "€"), "GBP": (2, "£"),
+    "HKD": (2, "HK$"), "HUF": (0, "HUF"), "IDR": (0, "IDR"), "ILS": (2, "₪"), "INR": (2, "₹"),
+    "JPY": (0, "¥"), "KRW": (0, "₩"), "MXN": (2, "MX$"), "MYR": (2, "MYR"), "NOK": (2, "NOK"),
+    "NZD": (2, "NZ$"), "PLN": (2, "PLN"), "SAR": (2, "SAR"), "SEK": (2, "SEK"), "SGD": (2, "SGD"),
+    "THB": (2, "THB"), "USD": (2, "$"), "ZAR": (2, "ZAR"),
+}
 _MAGNITUDES = {
     "k": 3, "thousand": 3, "m": 6, "mm": 6, "mn": 6, "mil": 6, "million": 6,
     "b": 9, "bn": 9, "billion": 9,
@@ -107,6 +114,11 @@ class Money:
 
 def currency_exponent(currency: str) -> int:
     """Decimal places of the minor unit (JPY 0, USD 2, BHD 3), from babel's CLDR data."""
+    known = _KNOWN_CURRENCIES.get(currency)
+    if known is not None:
+        return known[0]
+    from babel.numbers import get_currency_precision
+
     return get_currency_precision(currency)
 
 
@@ -205,6 +217,9 @@ def _number(digits: str, has_magnitude: bool) -> Decimal | None:
 
 @lru_cache(maxsize=64)
 def _locale(name: str) -> Locale:
+    from babel import Locale
+    from babel.core import UnknownLocaleError
+
     try:
         return Locale.parse(name)
     except (UnknownLocaleError, ValueError):
@@ -215,13 +230,24 @@ def _locale(name: str) -> Locale:
 def _whole_pattern(name: str) -> NumberPattern:
     """The locale's currency pattern without decimals, parsed once (a sweep formats
     thousands of amounts)."""
+    from babel.numbers import parse_pattern
+
     return parse_pattern(re.sub(r"\.0+", "", _locale(name).currency_formats["standard"].pattern))
 
 
 def format_money(money: Money, locale: str = "en_US") -> str:
     """`$120,000`, `$1,250.50`, `120.000 €` (de_DE): no cents when the amount is whole."""
-    parsed = _locale(locale)
     major = money.major
+    known = _KNOWN_CURRENCIES.get(money.currency) if locale == "en_US" else None
+    if known is not None:  # en_US's pattern, ¤#,##0.00, without Babel's data
+        digits, symbol = known
+        sign = "-" if major < 0 else ""
+        if major == major.to_integral_value():
+            return f"{sign}{symbol}{abs(major):,.0f}"
+        return f"{sign}{symbol}{abs(major):,.{digits}f}"
+    from babel.numbers import format_currency
+
+    parsed = _locale(locale)
     if major == major.to_integral_value():
         # the pattern's own `¤` replaced here: Babel's format_currency also looks up the
         # currency's long name for every amount, a sixth of a reminder sweep's message
@@ -235,4 +261,6 @@ def format_money(money: Money, locale: str = "en_US") -> str:
 
 @lru_cache(maxsize=256)
 def _symbol(currency: str, locale: str) -> str:
+    from babel.numbers import get_currency_symbol
+
     return get_currency_symbol(currency, _locale(locale))

@@ -1,13 +1,23 @@
 import re
+import subprocess
+import sys
 from decimal import Decimal
 
 import pytest
 from babel import Locale
-from babel.numbers import format_currency, parse_pattern
+from babel.numbers import (
+    format_currency,
+    get_currency_precision,
+    get_currency_symbol,
+    parse_pattern,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot import money as money_module
 from bot.money import Money, currency_exponent, find_amounts, format_money, parse_amount
+
+KNOWN = sorted(money_module._KNOWN_CURRENCIES)
 
 
 @pytest.mark.parametrize(
@@ -125,3 +135,41 @@ def test_whole_amounts_are_shown_as_babel_shows_them(minor, currency, locale):
     pattern = parse_pattern(re.sub(r"\.0+", "", Locale.parse(locale).currency_formats["standard"].pattern))
     assert format_money(money, locale) == format_currency(
         money.major, currency, format=pattern, locale=locale, currency_digits=False)
+
+
+@pytest.mark.parametrize("currency", KNOWN)
+def test_the_known_currencies_are_as_babel_has_them(currency):
+    assert money_module._KNOWN_CURRENCIES[currency] == (
+        get_currency_precision(currency), get_currency_symbol(currency, "en_US"))
+
+
+def test_every_currency_the_reader_names_is_known():
+    named = {money_module._currency(marker, "USD")
+             for marker in [*money_module._SYMBOLS, "$", *money_module._CODES,
+                            *money_module._LOWER_CODES, *money_module._WORDS]}
+    assert named <= set(KNOWN)
+
+
+@given(st.integers(min_value=-(10**14), max_value=10**14), st.sampled_from(KNOWN))
+def test_en_us_amounts_are_shown_as_babel_shows_them(minor, currency):
+    money = Money(minor, currency)
+    if money.major == money.major.to_integral_value():
+        whole = parse_pattern(re.sub(r"\.0+", "", Locale.parse("en_US").currency_formats["standard"].pattern))
+        expected = format_currency(money.major, currency, format=whole, locale="en_US",
+                                   currency_digits=False)
+    else:
+        expected = format_currency(money.major, currency, locale="en_US")
+    assert format_money(money) == expected
+
+
+def test_reading_and_showing_amounts_loads_no_babel_data():
+    """The serving process reads revenue and prefills forms on every submission: Babel's
+    data would be 5 MB of it."""
+    loaded = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; from bot.money import format_money, parse_amount, find_amounts; "
+         "shown = [format_money(parse_amount(t)) for t in ('$120k', '50.000 €', '¥300', "
+         "'CHF 1,250.50', 'A$80k')]; find_amounts('4 customers, about 75k ARR'); "
+         "print(shown, 'babel' in sys.modules)"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "['$120,000', '€50,000', '¥300', 'CHF1,250.50', 'A$80,000'] False"
