@@ -238,17 +238,16 @@ def _whole_pattern(name: str) -> NumberPattern:
 def format_money(money: Money, locale: str = "en_US") -> str:
     """`$120,000`, `$1,250.50`, `120.000 €` (de_DE): no cents when the amount is whole."""
     major = money.major
+    whole = major == major.to_integral_value()
     known = _KNOWN_CURRENCIES.get(money.currency) if locale == "en_US" else None
     if known is not None:  # en_US's pattern, ¤#,##0.00, without Babel's data
         digits, symbol = known
         sign = "-" if major < 0 else ""
-        if major == major.to_integral_value():
-            return f"{sign}{symbol}{abs(major):,.0f}"
-        return f"{sign}{symbol}{abs(major):,.{digits}f}"
+        return f"{sign}{symbol}{abs(major):,.{0 if whole else digits}f}"
     from babel.numbers import format_currency
 
     parsed = _locale(locale)
-    if major == major.to_integral_value():
+    if whole:
         # the pattern's own `¤` replaced here: Babel's format_currency also looks up the
         # currency's long name for every amount, a sixth of a reminder sweep's message
         shown = _whole_pattern(locale).apply(major, parsed, currency_digits=False)
