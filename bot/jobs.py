@@ -185,7 +185,7 @@ class Jobs:
             return 0
         try:
             mark = await self.db.run_read(lambda s: jobs.inbox_mark(s, inbox.generation))
-            return await asyncio.to_thread(inbox.forget_through, mark)
+            return inbox.forget_through(mark)
         except Exception:  # noqa: BLE001 - the rows stay behind the mark; the next try deletes them
             log.exception("could not tidy the job inbox")
             return 0

@@ -208,9 +208,9 @@ class Runtime:
         if self.http_session is not None:
             await self.http_session.close()
         if self.job_writer is not None and self.job_writer is not self.job_inbox:
-            self.job_writer.dispose()
+            await self.job_writer.close()
         if self.job_inbox is not None:
-            self.job_inbox.dispose()
+            await self.job_inbox.close()
         self.db.dispose()
 
 

@@ -109,31 +109,41 @@ def test_jobs_in_the_inbox_are_taken_in_once_and_tidied_behind_the_mark(db, cloc
     assert fifth > fourth > max(first)  # ids are never used again
     assert db.transaction(lambda s: jobs.take_in(s, inbox)) == 2
     assert run(queue.forget_taken_in()) == 2 and inbox.after(0) == []
-    inbox.dispose()
+    run(inbox.close())
 
     for path in tmp_path.glob("requestbot.db-jobs*"):  # a new inbox: counted from its start
         path.unlink()
     renewed = JobInbox(str(tmp_path / "requestbot.db-jobs"))
     assert renewed.generation != inbox.generation
-    renewed.add(TEAM_ID, "file_request", {"n": 6}, clock.now())
+    run(renewed.store(TEAM_ID, "file_request", {"n": 6}, clock.now()))
     assert db.transaction(lambda s: jobs.take_in(s, renewed)) == 1
     assert [row.payload["n"] for row in job_rows(db)] == [1, 2, 3, 4, 5, 6]
-    renewed.dispose()
+    run(renewed.close())
 
 
 def test_on_postgresql_jobs_are_stored_on_a_kept_connection_that_survives_a_restart(db, clock):
     if db.dialect != "postgresql":
         pytest.skip("the job table writer is PostgreSQL's (SQLite has the inbox file)")
     writer = JobTableWriter(db.engine)
-    try:
-        first = writer.add(TEAM_ID, "file_request", {"title": "Dark mode"}, clock.now())
-        backend = writer._connection.dbapi_connection.info.backend_pid  # dropped, as on a restart
-        db.transaction(lambda s: s.execute(text(f"SELECT pg_terminate_backend({backend})")))
-        second = writer.add(TEAM_ID, "file_request", {"title": "SSO"}, clock.now())
-    finally:
-        writer.dispose()
-    assert [(row.id, row.payload, row.due_at) for row in job_rows(db)] == [
-        (first, {"title": "Dark mode"}, clock.now()), (second, {"title": "SSO"}, clock.now())]
+
+    async def store_around_a_restart() -> list[int]:
+        try:
+            first = await writer.store(TEAM_ID, "file_request", {"title": "Dark mode"},
+                                       clock.now())
+            backend = writer._connection.info.backend_pid  # dropped, as on a restart
+            await asyncio.to_thread(db.transaction, lambda s: s.execute(
+                text(f"SELECT pg_terminate_backend({backend})")))
+            second = await writer.store(TEAM_ID, "file_request", {"title": "SSO"}, clock.now())
+            together = await asyncio.gather(*(
+                writer.store(TEAM_ID, "file_request", {"n": n}, clock.now()) for n in range(3)))
+            return [first, second, *together]
+        finally:
+            await writer.close()
+
+    ids = run(store_around_a_restart())
+    assert [(row.id, row.payload, row.due_at) for row in job_rows(db)] == list(zip(
+        ids, [{"title": "Dark mode"}, {"title": "SSO"}, {"n": 0}, {"n": 1}, {"n": 2}],
+        [clock.now()] * 5, strict=True))
 
 
 def test_jobs_stored_together_share_one_transaction_and_its_outcome(db, clock, tmp_path):
@@ -157,25 +167,36 @@ def test_jobs_stored_together_share_one_transaction_and_its_outcome(db, clock, t
         assert len(inbox.after(0)) == 50
         assert run(inbox.store(TEAM_ID, "file_request", {"n": 50}, clock.now())) > max(ids)
     finally:
-        inbox.dispose()
+        run(inbox.close())
 
 
-def test_a_store_nobody_waits_for_any_more_leaves_the_writer_working(clock, tmp_path):
-    """An ack that gave up (its event loop closed, as when a server stops) while its job
-    was being written: the job is stored all the same and the writer goes on."""
+def test_an_ack_that_gives_up_leaves_its_job_stored_and_the_writer_working(clock, tmp_path):
+    """An ack cancelled while its job was being written (its client gone, say): the job is
+    stored all the same, a store that came meanwhile is written next, and closing the inbox
+    waits for a write still going."""
     inbox = CountingInbox(str(tmp_path / "requestbot.db-jobs"))
-    inbox.pause = 0.3
-    try:
+
+    async def give_up_then_store() -> int:
+        inbox.pause = 0.3
         with pytest.raises(TimeoutError):
-            run(asyncio.wait_for(inbox.store(TEAM_ID, "file_request", {"n": 1}, clock.now()),
-                                 0.05))
-        time.sleep(0.5)  # the write ends after its loop has closed
+            await asyncio.wait_for(inbox.store(TEAM_ID, "file_request", {"n": 1}, clock.now()),
+                                   0.05)
         inbox.pause = 0
-        again = inbox.store(TEAM_ID, "file_request", {"n": 2}, clock.now())
-        assert run(asyncio.wait_for(again, 5)) == 2
-        assert [job.payload["n"] for job in inbox.after(0)] == [1, 2]
-    finally:
-        inbox.dispose()
+        return await asyncio.wait_for(
+            inbox.store(TEAM_ID, "file_request", {"n": 2}, clock.now()), 5)
+
+    async def give_up_then_close() -> None:
+        inbox.pause = 0.2
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(inbox.store(TEAM_ID, "file_request", {"n": 3}, clock.now()),
+                                   0.05)
+        await inbox.close()
+
+    assert run(give_up_then_store()) == 2
+    assert inbox.batches == [1, 1]
+    run(give_up_then_close())
+    assert [job.payload["n"] for job in inbox.after(0)] == [1, 2, 3]
+    inbox.engine.dispose()
 
 
 class CountingInbox(JobInbox):
@@ -185,12 +206,12 @@ class CountingInbox(JobInbox):
         self.failing = False
         self.pause = 0.0
 
-    def _write(self, rows):
-        time.sleep(self.pause)
+    async def _write(self, rows):
+        await asyncio.sleep(self.pause)
         if self.failing:
             raise sqlite3.OperationalError("database or disk is full")
         self.batches.append(len(rows))
-        return super()._write(rows)
+        return await super()._write(rows)
 
 
 def test_the_inbox_lives_beside_a_sqlite_database_file_only():
