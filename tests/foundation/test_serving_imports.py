@@ -23,6 +23,17 @@ def test_importing_the_server_loads_neither_rapidfuzz_nor_apscheduler():
     assert loaded == "[]"
 
 
+def test_the_server_loads_no_websocket_protocol():
+    loaded = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; from starlette.applications import Starlette; "
+         "from bot.serve import uvicorn_config; "
+         "uvicorn_config(Starlette(), '127.0.0.1', 3000).load(); "
+         "print(sorted({m.split('.')[0] for m in sys.modules} & {'websockets', 'wsproto'}))"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"
+
+
 def test_ranking_imports_rapidfuzz_when_it_first_needs_it():
     loaded = subprocess.run(
         [sys.executable, "-c",
