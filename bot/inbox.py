@@ -91,9 +91,10 @@ class JobStore(ABC):
     async def _write(self, rows: Sequence[Row]) -> list[int]:
         """Stores the rows in one transaction; their ids."""
 
-    @abstractmethod
     async def close(self) -> None:
-        """Waits for the write going, then closes the connection kept for writing."""
+        """Waits for the write going; the subclass then closes the connection it kept."""
+        if self._writer is not None:
+            await self._writer
 
 
 class JobInbox(JobStore):
@@ -159,8 +160,7 @@ class JobInbox(JobStore):
             return writer.execute(_FORGET, (last_id,)).rowcount
 
     async def close(self) -> None:
-        if self._writer is not None:
-            await self._writer
+        await super().close()
         if self._connection is not None:
             self._connection.close()
             self._connection = None
@@ -213,8 +213,7 @@ class JobTableWriter(JobStore):
                 return ids
 
     async def close(self) -> None:
-        if self._writer is not None:
-            await self._writer
+        await super().close()
         if self._connection is not None:
             await self._connection.close()
             self._connection = None

@@ -9,28 +9,25 @@ import subprocess
 import sys
 
 
-def loaded_by(imports: str, packages: set[str]) -> str:
-    """Which of `packages` a fresh interpreter has loaded after `import <imports>`."""
+def loaded_by(code: str, packages: set[str]) -> str:
+    """Which of `packages` a fresh interpreter has loaded after running `code`."""
     return subprocess.run(
         [sys.executable, "-c",
-         f"import sys, {imports}; print(sorted({{m.split('.')[0] for m in sys.modules}} "
+         f"import sys; {code}; print(sorted({{m.split('.')[0] for m in sys.modules}} "
          f"& set({sorted(packages)!r})))"],
         capture_output=True, text=True, check=True).stdout.strip()
 
 
 def test_importing_the_server_loads_neither_rapidfuzz_nor_apscheduler():
-    loaded = loaded_by("bot.serve", {"rapidfuzz", "apscheduler"})
+    loaded = loaded_by("import bot.serve", {"rapidfuzz", "apscheduler"})
     assert loaded == "[]"
 
 
 def test_the_server_loads_no_websocket_protocol():
-    loaded = subprocess.run(
-        [sys.executable, "-c",
-         "import sys; from starlette.applications import Starlette; "
-         "from bot.serve import uvicorn_config; "
-         "uvicorn_config(Starlette(), '127.0.0.1', 3000).load(); "
-         "print(sorted({m.split('.')[0] for m in sys.modules} & {'websockets', 'wsproto'}))"],
-        capture_output=True, text=True, check=True).stdout.strip()
+    loaded = loaded_by("from starlette.applications import Starlette; "
+                       "from bot.serve import uvicorn_config; "
+                       "uvicorn_config(Starlette(), '127.0.0.1', 3000).load()",
+                       {"websockets", "wsproto"})
     assert loaded == "[]"
 
 
@@ -45,5 +42,5 @@ def test_ranking_imports_rapidfuzz_when_it_first_needs_it():
 
 
 def test_run_due_starts_without_bolt_or_the_server():
-    loaded = loaded_by("bot.cli, bot.runtime", {"slack_bolt", "uvicorn", "starlette", "apscheduler"})
+    loaded = loaded_by("import bot.cli, bot.runtime", {"slack_bolt", "uvicorn", "starlette", "apscheduler"})
     assert loaded == "[]"
