@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import multiprocessing
 import os
+import pickle
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 from bot.settings import Settings
@@ -40,25 +41,32 @@ RESTART_PAUSE_SECONDS = 1.0
 
 class WorkerProcess:
     """The serving process's handle on its worker: starts it, wakes it, restarts it when
-    it died, stops it with the server."""
+    it died, stops it with the server.
+
+    A plain subprocess of this Python, not multiprocessing's spawn, which also starts a
+    resource tracker: a third process (13 MB) with nothing to track. The worker caps glibc's
+    malloc arenas (`MALLOC_ARENA_MAX`, unless set already): each of its database threads
+    had kept an arena of its own, 10 MB of its resident memory after a burst."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._context = multiprocessing.get_context("spawn")
-        self._process: multiprocessing.process.BaseProcess | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._wake_fd: int | None = None
-        self._writer: Connection | None = None
         self.metrics_snapshot = Path(tempfile.mkdtemp(prefix="requestbot-")) / "worker.prom"
 
     def start(self) -> None:
-        reader, writer = self._context.Pipe(duplex=False)
-        self._process = self._context.Process(
-            target=main, args=(self.settings, reader, self.metrics_snapshot),
-            name="requestbot-worker", daemon=True)
-        self._process.start()
-        reader.close()
-        self._writer = writer
-        self._wake_fd = writer.fileno()
+        reader, writer = os.pipe()
+        env = {"MALLOC_ARENA_MAX": str(WORKER_MALLOC_ARENAS), **os.environ}
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", _START.format(path=sys.path)], env=env,
+                stdin=subprocess.PIPE, pass_fds=(reader,))
+            assert self._process.stdin is not None
+            with self._process.stdin as handover:  # a pipe's buffer holds it: no wait
+                handover.write(pickle.dumps((self.settings, reader, self.metrics_snapshot)))
+        finally:
+            os.close(reader)
+        self._wake_fd = writer
         os.set_blocking(self._wake_fd, False)
 
     def wake(self) -> None:
@@ -71,14 +79,14 @@ class WorkerProcess:
             pass
 
     def alive(self) -> bool:
-        return self._process is not None and self._process.is_alive()
+        return self._process is not None and self._process.poll() is None
 
     async def supervise(self, interval: float = 2.0) -> None:
         """Restarts the worker when it died (its claims expire; the new one takes them)."""
         while True:
             await asyncio.sleep(interval)
             if not self.alive():
-                code = self._process.exitcode if self._process is not None else None
+                code = self._process.returncode if self._process is not None else None
                 log.error("the worker process stopped; starting it again",
                           extra={"exit_code": code})
                 self.stop()
@@ -88,14 +96,19 @@ class WorkerProcess:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Closing the pipe tells the worker to finish what it is sending and exit."""
-        if self._writer is not None:
-            self._writer.close()
-            self._writer, self._wake_fd = None, None
+        if self._wake_fd is not None:
+            os.close(self._wake_fd)
+            self._wake_fd = None
         if self._process is not None:
-            self._process.join(timeout)
-            if self._process.is_alive():
+            try:
+                self._process.wait(timeout)
+            except subprocess.TimeoutExpired:
                 self._process.terminate()
-                self._process.join(2)
+                try:
+                    self._process.wait(2)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+                    self._process.wait()
             self._process = None
 
     def close(self) -> None:
@@ -103,7 +116,21 @@ class WorkerProcess:
         shutil.rmtree(self.metrics_snapshot.parent, ignore_errors=True)
 
 
-def main(settings: Settings, wake: Connection, metrics_snapshot: Path) -> None:
+WORKER_MALLOC_ARENAS = 2
+
+_START = ("import sys; sys.path[:0] = {path!r}; "
+          "from bot.worker import main_handed_over; main_handed_over()")
+"""The worker's command line: this process's import path first (as multiprocessing's
+spawn passes it), so it runs the same code however `serve` was started."""
+
+
+def main_handed_over() -> None:
+    """The worker's entry: its settings, wake pipe and metrics file come pickled on stdin."""
+    settings, wake_fd, metrics_snapshot = pickle.load(sys.stdin.buffer)
+    main(settings, wake_fd, metrics_snapshot)
+
+
+def main(settings: Settings, wake_fd: int, metrics_snapshot: Path) -> None:
     from bot.logs import configure_logging
     from bot.scheduling import DEFAULT_SLICE, request_time_slice
 
@@ -112,10 +139,10 @@ def main(settings: Settings, wake: Connection, metrics_snapshot: Path) -> None:
     configure_logging(settings.log_format)
     from bot import loops
 
-    loops.run(work(settings, wake, metrics_snapshot))
+    loops.run(work(settings, wake_fd, metrics_snapshot))
 
 
-async def work(settings: Settings, wake: Connection, metrics_snapshot: Path) -> None:
+async def work(settings: Settings, fd: int, metrics_snapshot: Path) -> None:
     """Runs owed work whenever woken (and every POLL_SECONDS), until the serving process
     closes the pipe or dies."""
     from bot.db import Database
@@ -131,7 +158,6 @@ async def work(settings: Settings, wake: Connection, metrics_snapshot: Path) -> 
     deps = runtime.deps
     loop = asyncio.get_running_loop()
     woken, parent_gone = asyncio.Event(), asyncio.Event()
-    fd = wake.fileno()
     os.set_blocking(fd, False)
 
     def read_wakes() -> None:

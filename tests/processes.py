@@ -28,3 +28,20 @@ def stop_group(process: subprocess.Popen, timeout: float = 10) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.05)
+
+
+def worker_pids(serving_pid: int) -> list[int]:
+    """The worker processes a served bot's serving process has started (bot/worker.py)."""
+    kids = []
+    for task in os.listdir(f"/proc/{serving_pid}/task"):
+        with open(f"/proc/{serving_pid}/task/{task}/children") as children:
+            kids += [int(k) for k in children.read().split()]
+    return [k for k in kids if b"main_handed_over" in _cmdline(k)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read()
+    except FileNotFoundError:
+        return b""

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.scheduling import DEFAULT_SLICE, SHORTEST_SLICE_NS, request_time_slice
+from tests.processes import worker_pids
 
 
 def slice_of(sched: Path) -> int | None:
@@ -64,11 +65,9 @@ def test_a_thread_asks_for_the_shortest_slice_and_back_keeping_its_nice():
 def test_the_serving_process_has_short_slices_and_its_worker_the_default(served_bot):
     serving = served_bot.process.pid
     deadline = time.monotonic() + 10
-    workers: list[str] = []
-    while not workers and time.monotonic() < deadline:  # multiprocessing's, not its tracker
-        workers = [child for child in Path(f"/proc/{serving}/task/{serving}/children")
-                   .read_text().split()
-                   if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
+    workers: list[int] = []
+    while not workers and time.monotonic() < deadline:
+        workers = worker_pids(serving)
         time.sleep(0.1)
     [worker] = workers
     assert slice_of(Path(f"/proc/{serving}/sched")) == SHORTEST_SLICE_NS

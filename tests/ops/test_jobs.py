@@ -26,6 +26,7 @@ from bot.worker import WORKER_NICE
 from models import Job
 from tests.flows.helpers import customer_names, opened_view, posted, requests_in, state_for
 from tests.harness import CHANNEL, REP, TEAM_ID, wait_until
+from tests.processes import worker_pids
 from tests.slack.payloads import event_callback, message_event
 
 
@@ -257,28 +258,11 @@ def test_the_worker_counts_add_to_the_served_metrics(tmp_path):
     assert text.count("# HELP requestbot_web_api_calls_total") == 1
 
 
-def worker_pids(served_bot) -> list[int]:
-    pid = served_bot.process.pid
-    kids = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as children:
-            kids += [int(k) for k in children.read().split()]
-    return [k for k in kids if "spawn_main" in _cmdline(k)]  # not its resource tracker
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            return cmdline.read().replace(b"\0", b" ").decode()
-    except FileNotFoundError:
-        return ""
-
-
 def test_served_submissions_are_filed_by_a_lower_priority_worker_that_is_restarted(
     served_bot, slack, db
 ):
     nice = WORKER_NICE
-    [worker] = wait_until(lambda: worker_pids(served_bot))
+    [worker] = wait_until(lambda: worker_pids(served_bot.process.pid))
     wait_until(lambda: os.getpriority(os.PRIO_PROCESS, worker) == nice)  # set once started
     assert os.getpriority(os.PRIO_PROCESS, served_bot.process.pid) == 0
     response = submit_request(served_bot, slack, "Bulk CSV export")
@@ -292,13 +276,26 @@ def test_served_submissions_are_filed_by_a_lower_priority_worker_that_is_restart
         assert Path(inbox).exists()
 
     os.kill(worker, signal.SIGKILL)  # the worker dies; the serving process starts another
-    [restarted] = wait_until(lambda: [p for p in worker_pids(served_bot) if p != worker])
+    [restarted] = wait_until(
+        lambda: [p for p in worker_pids(served_bot.process.pid) if p != worker])
     wait_until(lambda: os.getpriority(os.PRIO_PROCESS, restarted) == nice)
     slack.reset()
     submit_request(served_bot, slack, "SSO with Okta")
     wait_until(lambda: posted(slack, "SSO with Okta", channel=CHANNEL))  # its card
     assert sorted(r.title for r in requests_in(db)) == ["Bulk CSV export", "SSO with Okta"]
     assert "the worker process stopped" in served_bot.log()
+
+
+def test_the_serving_process_starts_one_process_beside_it_its_worker(served_bot):
+    """No resource tracker beside it (multiprocessing's spawn started one, 13 MB), and the
+    worker's malloc keeps two arenas, not one per database thread."""
+    serving = served_bot.process.pid
+    [worker] = wait_until(lambda: worker_pids(serving))
+    time.sleep(0.5)  # a process started alongside the worker would be there by now
+    children = Path(f"/proc/{serving}/task/{serving}/children").read_text().split()
+    assert children == [str(worker)]
+    environment = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
+    assert b"MALLOC_ARENA_MAX=2" in environment
 
 
 def test_jobs_are_done_without_waiting_for_what_they_send(db, clock):
