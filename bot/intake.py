@@ -1,4 +1,4 @@
-"""A Slack request's shape, checked as Bolt reads it.
+"""A Slack request's body read, and its shape checked as Bolt reads it.
 
 Bolt assumes Slack's shapes (a JSON object, `payload` holding a JSON object whose `team`,
 `user` and `view` are objects…) and raises on anything else. Slack never sends such
@@ -7,10 +7,14 @@ bodies, so one is answered 400 when signed (a bug or a probe) and 401 when not.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import hmac
 import time
+import urllib.parse
 from typing import Any
+
+import orjson
 
 OBJECT_FIELDS = ("team", "user", "view", "message", "channel", "container", "enterprise",
                  "event", "state", "authorizations_list")
@@ -27,6 +31,44 @@ def unreadable(body: bytes, content_type: str) -> str | None:
     if body.strip() and not any(kind in content_type for kind in readable):
         return f"content type {content_type!r}"
     return None
+
+
+def parse_body(body: str, content_type: str) -> Any:
+    """The body as Bolt's `parse_body` reads it, but right and fast.
+
+    Bolt decides a form holds an interactive `payload` when the word appears anywhere in
+    the body, so a slash command whose text says "payload" ("/request Signed webhook
+    payload for Acme") read as empty and went unanswered. And it decodes the form with
+    urllib, in Python, one escape at a time: a modal submitted is a whole view
+    percent-encoded, and decoding it was a quarter of the serving process's CPU for the
+    submission (0.25 ms). Raises ValueError on a body that is not JSON or a form."""
+    if not body:
+        return {}
+    if content_type.startswith("application/json") or body.startswith("{"):
+        return orjson.loads(body)
+    fields = {}
+    for pair in body.split("&"):
+        if pair:
+            name, _, value = pair.partition("=")
+            fields[percent_decoded(name)] = percent_decoded(value)
+    if "payload" in fields:
+        return orjson.loads(fields["payload"])
+    return fields
+
+
+def percent_decoded(value: str) -> str:
+    """urllib's `unquote_plus`, in C where it can be: binascii's quoted-printable decoder,
+    with `%` read as its `=`, decodes a value whose every `%` starts an escape exactly as
+    urllib does. Any `%` that does not (`%zz`, `%4`, a last `%`) leaves the output longer
+    than three characters per escape would, and the value goes to urllib; so does one with
+    a `=` of its own or a line break (quoted-printable's soft line break)."""
+    if "%" not in value:
+        return value.replace("+", " ")
+    if value.isascii() and "=" not in value and "\n" not in value and "\r" not in value:
+        decoded = binascii.a2b_qp(value.replace("+", " ").replace("%", "="))
+        if len(decoded) == len(value) - 2 * value.count("%"):
+            return decoded.decode("utf-8", "replace")
+    return urllib.parse.unquote_plus(value)
 
 
 def shape_problem(data: Any) -> str | None:

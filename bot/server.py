@@ -8,7 +8,8 @@ import time
 import uuid
 from contextlib import asynccontextmanager
 
-from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
+from slack_bolt.request.async_request import AsyncBoltRequest
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -17,7 +18,7 @@ from starlette.routing import Route
 
 from bot import events
 from bot.db import schema_is_current
-from bot.intake import kind_of, shape_problem, signed, unreadable
+from bot.intake import kind_of, parse_body, shape_problem, signed, unreadable
 from bot.runtime import Runtime
 
 log = logging.getLogger("requestbot.requests")
@@ -43,23 +44,25 @@ def create_web_app(runtime: Runtime) -> Starlette:
         if len(body) > MAX_BODY_BYTES:
             return _finish(runtime, "oversized", None, started, Response(status_code=413))
         content_type = request.headers.get("content-type", "")
-        bolt_request, problem = None, unreadable(body, content_type)
+        data, problem = None, unreadable(body, content_type)
         if problem is None:
-            try:  # Bolt parses the body once; the checks below read what it parsed
-                bolt_request = to_async_bolt_request(request, body)
-                problem = shape_problem(bolt_request.body)
-            except Exception:  # noqa: BLE001 - a shape Bolt cannot read
-                problem = "Bolt cannot read it"
-        kind, team = kind_of(bolt_request.body) if bolt_request and not problem else ("?", None)
+            text = body.decode("utf-8")
+            try:  # parsed once; the checks, the event path and Bolt read what it parsed
+                data = parse_body(text, content_type)
+                problem = shape_problem(data)
+            except ValueError:
+                problem = "not JSON or a form"
+        kind, team = kind_of(data) if problem is None else ("?", None)
         if problem is not None:
             status = 400 if signed(runtime.settings.slack_signing_secret, body,
                                    request.headers) else 401
             log.warning("malformed slack request", extra={"problem": problem, "status": status})
             return _finish(runtime, "malformed", team, started, Response(status_code=status))
-        assert runtime.bolt is not None and bolt_request is not None
+        assert runtime.bolt is not None
         if runtime.events_later and kind.startswith("event:"):
-            response = await _take_event_in(runtime, bolt_request.body, body, request, team)
+            response = await _take_event_in(runtime, data, body, request, team)
             return _finish(runtime, kind, team, started, response)
+        bolt_request = _bolt_request(request, text, data)
         try:
             response = to_starlette_response(await runtime.bolt.async_dispatch(bolt_request))
         except Exception:  # noqa: BLE001 - a shape Bolt could not handle: logged, answered 400
@@ -127,6 +130,16 @@ async def _take_event_in(runtime: Runtime, data: dict, raw: bytes, request: Requ
         log.exception("could not store an event; Slack will send it again")
         return Response(status_code=500)
     return Response(status_code=200)
+
+
+def _bolt_request(request: Request, raw: str, data: dict) -> AsyncBoltRequest:
+    """Bolt's request for a body already read (intake.parse_body): Bolt takes a parsed body
+    only as Socket Mode's, so the request is made as one, then given the raw body it checks
+    the signature over and made an HTTP request again."""
+    bolt_request = AsyncBoltRequest(body=data, query=request.query_params,  # type: ignore[arg-type]
+                                    headers=request.headers, mode="socket_mode")  # type: ignore[arg-type]
+    bolt_request.raw_body, bolt_request.mode = raw, "http"
+    return bolt_request
 
 
 def _finish(

@@ -48,6 +48,15 @@ def test_request_command_with_text_prefills_what_it_could_read(bot, slack):
     assert shown["blocker"] == "deal_blocker"
 
 
+def test_request_command_whose_text_says_payload_opens_the_modal(bot, slack):
+    """Bolt's own reading of the body took any form saying "payload" for an interactive
+    payload: the command read as empty and was answered 404."""
+    response = bot.command("Signed webhook payload for Acme", REP, CHANNEL)
+    assert response.status_code == 200 and response.text == ""
+    shown = initial_values(opened_view(slack))
+    assert shown["title"] == "Signed webhook payload" and shown["customers"] == "Acme"
+
+
 def test_submitting_the_modal_stores_the_request_and_posts_a_card_with_a_thread(bot, slack, db):
     bot.command("", REP, CHANNEL)
     view = opened_view(slack)
