@@ -21,16 +21,21 @@ OBJECT_FIELDS = ("team", "user", "view", "message", "channel", "container", "ent
 LIST_FIELDS = ("actions", "authorizations")
 
 
-def unreadable(body: bytes, content_type: str) -> str | None:
-    """What stops Bolt from reading the body at all (checked before it parses it)."""
+def read_body(body: bytes, content_type: str) -> tuple[str, Any, str | None]:
+    """The body as text, as parsed (`parse_body`), and what stops Bolt from reading it (or
+    None): decoded once, parsed once, for the checks, the event path and Bolt alike."""
     try:
-        body.decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
-        return "not UTF-8"
+        return "", None, "not UTF-8"
     readable = ("application/json", "application/x-www-form-urlencoded")
-    if body.strip() and not any(kind in content_type for kind in readable):
-        return f"content type {content_type!r}"
-    return None
+    if text.strip() and not any(kind in content_type for kind in readable):
+        return text, None, f"content type {content_type!r}"
+    try:
+        data = parse_body(text, content_type)
+    except ValueError:
+        return text, None, "not JSON or a form"
+    return text, data, shape_problem(data)
 
 
 def parse_body(body: str, content_type: str) -> Any:
@@ -72,7 +77,7 @@ def percent_decoded(value: str) -> str:
 
 
 def shape_problem(data: Any) -> str | None:
-    """What is wrong with a parsed body (Bolt's, so it is parsed once), or None."""
+    """What is wrong with a parsed body, or None."""
     if not isinstance(data, dict):
         return "body is not a JSON object"
     return _fields_problem(data, "body")

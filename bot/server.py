@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from bot import events
 from bot.db import schema_is_current
-from bot.intake import kind_of, parse_body, shape_problem, signed, unreadable
+from bot.intake import kind_of, read_body, signed
 from bot.runtime import Runtime
 
 log = logging.getLogger("requestbot.requests")
@@ -44,14 +44,7 @@ def create_web_app(runtime: Runtime) -> Starlette:
         if len(body) > MAX_BODY_BYTES:
             return _finish(runtime, "oversized", None, started, Response(status_code=413))
         content_type = request.headers.get("content-type", "")
-        data, problem = None, unreadable(body, content_type)
-        if problem is None:
-            text = body.decode("utf-8")
-            try:  # parsed once; the checks, the event path and Bolt read what it parsed
-                data = parse_body(text, content_type)
-                problem = shape_problem(data)
-            except ValueError:
-                problem = "not JSON or a form"
+        text, data, problem = read_body(body, content_type)
         kind, team = kind_of(data) if problem is None else ("?", None)
         if problem is not None:
             status = 400 if signed(runtime.settings.slack_signing_secret, body,

@@ -118,19 +118,14 @@ class WorkerProcess:
 
 WORKER_MALLOC_ARENAS = 2
 
-_START = ("import sys; sys.path[:0] = {path!r}; "
-          "from bot.worker import main_handed_over; main_handed_over()")
+_START = "import sys; sys.path[:0] = {path!r}; from bot.worker import main; main()"
 """The worker's command line: this process's import path first (as multiprocessing's
 spawn passes it), so it runs the same code however `serve` was started."""
 
 
-def main_handed_over() -> None:
+def main() -> None:
     """The worker's entry: its settings, wake pipe and metrics file come pickled on stdin."""
     settings, wake_fd, metrics_snapshot = pickle.load(sys.stdin.buffer)
-    main(settings, wake_fd, metrics_snapshot)
-
-
-def main(settings: Settings, wake_fd: int, metrics_snapshot: Path) -> None:
     from bot.logs import configure_logging
     from bot.scheduling import DEFAULT_SLICE, request_time_slice
 

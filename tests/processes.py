@@ -36,7 +36,7 @@ def worker_pids(serving_pid: int) -> list[int]:
     for task in os.listdir(f"/proc/{serving_pid}/task"):
         with open(f"/proc/{serving_pid}/task/{task}/children") as children:
             kids += [int(k) for k in children.read().split()]
-    return [k for k in kids if b"main_handed_over" in _cmdline(k)]
+    return [k for k in kids if b"from bot.worker import main" in _cmdline(k)]
 
 
 def _cmdline(pid: int) -> bytes:
