@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 
 from bot.services import similar
 from bot.services.requests import Origin, RequestDraft, file_request
@@ -107,3 +107,38 @@ def test_each_suggestion_shows_its_latest_decision(db):
         found = {s.request.id: s for s in find_similar(session, TEAM, "Darker UI", None, LEXICAL)}
         assert set(found) == {dark, night}
         assert found[dark].decision.status == "planned" and found[night].decision is None
+
+
+def test_the_lookup_reads_each_request_once_however_stale_the_statistics(db):
+    """PostgreSQL plans by its statistics; taken on empty tables, they say the tables hold
+    nothing. Joined to the request table, the grouped hits were read again for each of the
+    team's requests (300 x the hits here; 500,000 rows for one lookup at 1,100 requests)."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite plans without statistics")
+    with db.engine.begin() as connection:
+        connection.execute(text("ANALYZE request, request_match_key"))  # while empty
+    with db.sessions.begin() as session:
+        for n in range(300):
+            filed(session, "Bulk CSV export", at=NOW + timedelta(seconds=n))
+        statements = []
+        listener = lambda *args: statements.append(args[2:4])  # noqa: E731 - (sql, params)
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            pool = pool_of(session, "Bulk CSV export")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        sql, params = statements[-1]
+        [[plan]] = session.connection().exec_driver_sql(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params).one()
+    nodes = list(_nodes(plan["Plan"]))
+    assert len(pool) == FREQUENT
+    assert not any(node.get("Rows Removed by Join Filter") for node in nodes)
+    reads = [node for node in nodes if node.get("Relation Name") == "request"]
+    assert reads and all(node["Actual Rows"] <= 1 and node["Actual Loops"] <= FREQUENT
+                         for node in reads)  # by its primary key, once per candidate
+
+
+def _nodes(node: dict):
+    yield node
+    for child in node.get("Plans", []):
+        yield from _nodes(child)
