@@ -11,7 +11,14 @@ from collections.abc import Sequence
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import loops
-from bot.db import Database, is_sqlite, normalize_url, schema_is_current, upgrade
+from bot.db import (
+    Database,
+    autovacuum_is_off,
+    is_sqlite,
+    normalize_url,
+    schema_is_current,
+    upgrade,
+)
 from bot.logs import configure_logging
 from bot.services.scores import Scoring, catch_up, mark_other_basis_due
 from bot.settings import ConfigError, Settings, load_settings
@@ -109,11 +116,18 @@ def _upgrade_in_a_child() -> None:
                     else f"`requestbot db upgrade` failed (exit {done.returncode})")
 
 
+AUTOVACUUM_OFF = ("PostgreSQL's autovacuum is off: its planner statistics go stale as "
+                  "requests are filed, and lookups slow down. Turn autovacuum on, or run "
+                  "ANALYZE on the database every hour or so")
+
+
 def run_serve(args: argparse.Namespace) -> int:
     settings = load_settings()
     settings.require_serving()
     configure_logging(settings.log_format)
     database = open_database(settings, migrate_sqlite=True, migrate_apart=True)
+    if autovacuum_is_off(database):
+        log.warning(AUTOVACUUM_OFF)
     from bot.scheduling import SHORTEST_SLICE_NS, request_time_slice
     from bot.serve import serve
 

@@ -221,5 +221,15 @@ def current_revision(database: Database) -> str | None:
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+def autovacuum_is_off(database: Database) -> bool:
+    """PostgreSQL plans each query by statistics that autovacuum keeps fresh; without it,
+    they describe the tables as they were when last analysed, and queries planned for a
+    few rows slow down as requests are filed."""
+    if database.dialect != "postgresql":
+        return False
+    with database.engine.connect() as connection:
+        return connection.exec_driver_sql("SHOW autovacuum").scalar() == "off"
+
+
 def schema_is_current(database: Database) -> bool:
     return current_revision(database) == migrations.HEAD
