@@ -15,7 +15,7 @@ from slack_bolt.logger.messages import (
 
 from bot import listeners
 from bot.deps import Deps
-from bot.errors import answer_error, keep_first_ack
+from bot.errors import KeepFirstAck, answer_error
 from bot.oauth import InstalledBotAuthorize, oauth_settings
 from bot.slack_api import make_client
 
@@ -80,7 +80,7 @@ def build_bolt_app(deps: Deps, identity: BotIdentity, replaying: bool = False) -
         raise_error_for_unhandled_request=False,
     )
 
-    app.middleware(keep_first_ack)
+    app.middleware(KeepFirstAck())
 
     @app.error
     async def report_error(error: Exception, body: dict, response=None):
