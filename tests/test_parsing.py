@@ -108,6 +108,14 @@ REQUESTS = [
      dict(title="Bulk delete", blocker="none", importance="nice_to_have")),
     ("", dict()),
     ("$120k ARR", dict(revenue=usd(120_000), revenue_period="arr")),
+    # a connector word inside a hyphenated word ("on" of "sign-on") is the title's own
+    ("SAML single sign-on for Globex and Initech, $80k ARR",
+     dict(title="SAML single sign-on", customers=["Globex", "Initech"], revenue=usd(80_000),
+          revenue_period="arr")),
+    ("Plug-in for Initech", dict(title="Plug-in", customers=["Initech"])),
+    ("An add-on for Acme", dict(title="An add-on", customers=["Acme"])),
+    ("Re-enable SSO for Acme", dict(title="Re-enable SSO", customers=["Acme"])),
+    ("Log in with Google for Acme, and", dict(title="Log in with Google", customers=["Acme"])),
 ]
 EMPTY_REQUEST = ParsedRequest()
 

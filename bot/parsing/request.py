@@ -20,9 +20,12 @@ _CONNECTORS = (
     r"for|from|and|with|to|of|by|at|in|on|the|a|an|about|re|also|plus|but|so|it'?s|it\s+is"
     r"|which\s+is|is|are|we\s+have|there\s+are|across|asked|asking|needs?|wants?"
 )
-_TRAILING = re.compile(rf"(?:[\s,;:.\-–—!?(~&+/]|\b(?:{_CONNECTORS})\b)+$", re.IGNORECASE)
+# A connector counts as a word of its own: "on" of "sign-on" and "re" of "re-enable" stay
+_TRAILING = re.compile(rf"(?:[\s,;:.\-–—!?(~&+/]|(?<![\w'\-])(?:{_CONNECTORS})\b)+$",
+                       re.IGNORECASE)
 _LEADING = re.compile(
-    r"^(?:[\s,;:.\-–—!?)~&+/]|\b(?:and|also|plus|but|so|with|re|fyi)\b)+", re.IGNORECASE
+    r"^(?:[\s,;:.\-–—!?)~&+/]|\b(?:and|also|plus|but|so|with|re|fyi)(?![\w'\-]))+",
+    re.IGNORECASE
 )
 _GREETING = re.compile(r"^(?:hi|hey|hello|yo|fyi|heads\s+up)\b(?:\s+[\w'-]+)?[!.]*$", re.IGNORECASE)
 _EMPTY_PIECE = re.compile(rf"^(?:\s|\b(?:{_CONNECTORS})\b|[~()&+/\-–—])*$", re.IGNORECASE)
