@@ -9,6 +9,8 @@ import re
 import httpx
 import pytest
 
+from bot.cli import AUTOVACUUM_OFF
+from bot.db import autovacuum_is_off
 from bot.slack_api import make_client
 from tests.flows.helpers import opened_view, state_for
 from tests.harness import BOT_TOKEN, CHANNEL, REP, SIGNING_SECRET, TEAM_ID, wait_until
@@ -136,11 +138,12 @@ def test_a_slow_transaction_is_logged_by_name_never_with_its_arguments(db, caplo
     assert secret_text not in json.dumps(record.__dict__, default=str)
 
 
-def test_a_bot_configured_as_documented_starts_without_a_warning(served_bot):
+def test_a_bot_configured_as_documented_starts_without_a_warning(served_bot, db):
     """An admin reading the log of a healthy start finds nothing to worry about: both
-    processes (serving, worker) started, no warning, no error."""
+    processes (serving, worker) started, no warning, no error. The one exception is a
+    PostgreSQL server run against the README's advice, with autovacuum off (as in CI)."""
     wait_until(lambda: any(e["message"] == "worker started" for e in log_lines(served_bot)))
     served_bot.command("", REP, CHANNEL)  # the first request, after Bolt's lazy set-up
     worrying = [(e["logger"], e["message"]) for e in log_lines(served_bot)
                 if e["level"] in ("warning", "error", "critical")]
-    assert worrying == []
+    assert worrying == ([("requestbot", AUTOVACUUM_OFF)] if autovacuum_is_off(db) else [])
