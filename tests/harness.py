@@ -9,13 +9,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import uvicorn
+from sqlalchemy import event
 
 from bot.db import Database
 from bot.inbox import JobInbox
@@ -65,6 +67,21 @@ def wait_until(check: Callable[[], T], timeout: float = 20) -> T:
             return found
         time.sleep(0.1)
     raise AssertionError("timed out")
+
+
+@contextmanager
+def statements_run(database: Database) -> Iterator[list[tuple[str, Any]]]:
+    """Each statement the database is sent inside the block, with its parameters."""
+    run: list[tuple[str, Any]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        run.append((statement, parameters))
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        yield run
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
 
 
 def query_plan(connection: Any, statement: str, parameters: Any) -> str:

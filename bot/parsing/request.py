@@ -21,10 +21,11 @@ _CONNECTORS = (
     r"|which\s+is|is|are|we\s+have|there\s+are|across|asked|asking|needs?|wants?"
 )
 # A connector counts as a word of its own: "on" of "sign-on" and "re" of "re-enable" stay
-_TRAILING = re.compile(rf"(?:[\s,;:.\-–—!?(~&+/]|(?<![\w'\-])(?:{_CONNECTORS})\b)+$",
+_IN_A_WORD = r"[\w'\-]"
+_TRAILING = re.compile(rf"(?:[\s,;:.\-–—!?(~&+/]|(?<!{_IN_A_WORD})(?:{_CONNECTORS})\b)+$",
                        re.IGNORECASE)
 _LEADING = re.compile(
-    r"^(?:[\s,;:.\-–—!?)~&+/]|\b(?:and|also|plus|but|so|with|re|fyi)(?![\w'\-]))+",
+    rf"^(?:[\s,;:.\-–—!?)~&+/]|\b(?:and|also|plus|but|so|with|re|fyi)(?!{_IN_A_WORD}))+",
     re.IGNORECASE
 )
 _GREETING = re.compile(r"^(?:hi|hey|hello|yo|fyi|heads\s+up)\b(?:\s+[\w'-]+)?[!.]*$", re.IGNORECASE)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import insert, select, text
 
 from bot.money import Money
 from bot.posts import CARD_UPDATE, queue_card_update
@@ -41,7 +41,7 @@ from models import (
     RequestSource,
     RequestStatus,
 )
-from tests.harness import query_plan
+from tests.harness import query_plan, statements_run
 
 NOW = datetime(2030, 1, 10, 12, 0, tzinfo=UTC)
 TEAM = "T0TEAM001"
@@ -218,19 +218,12 @@ def test_a_sweeps_facts_find_merged_requests_through_the_duplicate_index(db):
         session.execute(insert(Request), [  # as in life, few requests are merged
             {**row, "title": f"Merged {n}", "status": RequestStatus.MERGED,
              "duplicate_of_id": ids[n * 50]} for n in range(100)])
-    statements: list[tuple[str, object]] = []
-
-    def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        if " ".join(statement.split()).startswith("SELECT request.duplicate_of_id, request.id"):
-            statements.append((statement, parameters))
-
     with db.sessions.begin() as session:
         requests = session.scalars(select(Request).where(Request.id.in_(ids[:100]))).all()
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
+        with statements_run(db) as run:
             facts = requests_facts(session, list(requests))
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
+    statements = [(sql, parameters) for sql, parameters in run if " ".join(sql.split())
+                  .startswith("SELECT request.duplicate_of_id, request.id")]
     assert all(len(facts[i].customers) == 0 for i in ids[:100]) and statements
     # with statistics (autovacuum's on PostgreSQL, `requestbot import`'s on SQLite) and,
     # on SQLite, without

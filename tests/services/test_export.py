@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 
 from bot.db import Database, upgrade
 from bot.services.demand import live_totals, totals_of
@@ -27,6 +27,7 @@ from models import (
     RequestMatchKey,
     RequestRep,
 )
+from tests.harness import statements_run
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 TRICKY = 'Needs <!channel> & <@U123> to see it, "now",\nsecond line, with commas'
@@ -499,18 +500,9 @@ def test_export_memory_stays_flat_as_requests_grow(db):
 @pytest.mark.parametrize(("fmt", "queries"), [("csv", 9), ("json", 12)])
 def test_export_reads_in_chunks_with_one_query_per_table(db, fmt, queries):
     bulk_requests(db, 1, 2500)
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        with db.sessions() as session:
-            assert write_export(session, fmt, io.StringIO()) == 2500
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+    with statements_run(db) as run, db.sessions() as session:
+        assert write_export(session, fmt, io.StringIO()) == 2500
+    statements = [sql for sql, _ in run if sql.lstrip().upper().startswith("SELECT")]
 
     # three chunks (1000, 1000, 500): requests, asks and decisions each, and for JSON reps
     # (a CSV row has none of a request's reps)

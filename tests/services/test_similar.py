@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
 from bot.services import similar
 from bot.services.requests import Origin, RequestDraft, file_request
 from bot.services.similar import candidates, find_similar, keys_of, matcher_for
 from models import Decision, RequestMatchKey, RequestSource
+from tests.harness import statements_run
 
 NOW = datetime(2030, 1, 10, 12, 0, tzinfo=UTC)
 TEAM = "T0TEAM001"
@@ -120,13 +121,8 @@ def test_the_lookup_reads_each_request_once_however_stale_the_statistics(db):
     with db.sessions.begin() as session:
         for n in range(300):
             filed(session, "Bulk CSV export", at=NOW + timedelta(seconds=n))
-        statements = []
-        listener = lambda *args: statements.append(args[2:4])  # noqa: E731 - (sql, params)
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+        with statements_run(db) as statements:
             pool = pool_of(session, "Bulk CSV export")
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
         sql, params = statements[-1]
         [[plan]] = session.connection().exec_driver_sql(
             "EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params).one()
