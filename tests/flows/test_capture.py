@@ -57,6 +57,15 @@ def test_request_command_whose_text_says_payload_opens_the_modal(bot, slack):
     assert shown["title"] == "Signed webhook payload" and shown["customers"] == "Acme"
 
 
+def test_request_command_keeps_a_hyphenated_word_whole_in_the_title(bot, slack):
+    """The "on" of "sign-on" had been stripped from the prefilled title as a trailing
+    connector ("SAML single sign")."""
+    bot.command("SAML single sign-on for Globex and Initech, $80k ARR", REP, CHANNEL)
+    shown = initial_values(opened_view(slack))
+    assert shown["title"] == "SAML single sign-on"
+    assert shown["customers"] == "Globex, Initech"
+
+
 def test_submitting_the_modal_stores_the_request_and_posts_a_card_with_a_thread(bot, slack, db):
     bot.command("", REP, CHANNEL)
     view = opened_view(slack)
