@@ -92,6 +92,18 @@ def query_plan(connection: Any, statement: str, parameters: Any) -> str:
                                                                    parameters))
 
 
+def analysed_plan(connection: Any, statement: str, parameters: Any) -> list[dict[str, Any]]:
+    """Every node of PostgreSQL's plan for a statement as it ran (EXPLAIN ANALYZE)."""
+    [[plan]] = connection.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement,
+                                          parameters).one()
+    nodes, waiting = [], [plan["Plan"]]
+    while waiting:
+        node = waiting.pop()
+        nodes.append(node)
+        waiting.extend(node.get("Plans", []))
+    return nodes
+
+
 REQUESTBOT = [sys.executable, "-m", "bot.cli"]
 REQUESTBOT_REPORTING_COLLECTOR = [
     sys.executable, "-c",

@@ -41,7 +41,7 @@ from models import (
     RequestSource,
     RequestStatus,
 )
-from tests.harness import query_plan, statements_run
+from tests.harness import analysed_plan, query_plan, statements_run
 
 NOW = datetime(2030, 1, 10, 12, 0, tzinfo=UTC)
 TEAM = "T0TEAM001"
@@ -155,6 +155,42 @@ def test_a_rep_and_a_customer_see_their_requests_with_the_canonical_status(db):
         customer_asks, count = asks_of_customer(session, acme)
         assert count == 2 and {c.ask.shown_status for c in customer_asks} == {"planned"}
         assert find_customer(session, TEAM, "ac") == [acme]
+
+
+def test_a_reps_requests_page_newest_first_and_count_once_each(db):
+    with db.sessions.begin() as session:
+        mine = [filed(session, f"Ask {n}", [], at=NOW + timedelta(minutes=n)) for n in range(5)]
+        filed(session, "Someone else's", [], user="U0REP0002")
+        shared = filed(session, "Added to", [], user="U0REP0002", at=NOW + timedelta(hours=1))
+        record_answers(session, shared, Answers(customers=["Acme"]), "U0REP0001", NOW)
+        session.flush()
+        first, total = requests_of_rep(session, TEAM, "U0REP0001", 0, 4)
+        second, _ = requests_of_rep(session, TEAM, "U0REP0001", 1, 4)
+        assert total == 6
+        assert [a.request.id for a in first + second] == [shared.id] + [r.id for r in mine[::-1]]
+        assert requests_of_rep(session, "T0OTHER01", "U0REP0001", 0, 4) == ([], 0)
+
+
+def test_a_reps_requests_read_each_request_once_however_stale_the_statistics(db):
+    """On statistics taken while the tables were empty, PostgreSQL read all of the rep's
+    rows again for each of the team's requests (924,120 rows thrown away by a join filter
+    for the count at 1,360 requests, 108 ms, and as many for the page)."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite plans without statistics")
+    with db.engine.begin() as connection:
+        connection.execute(text("ANALYZE request, request_rep"))  # while empty
+    filings = 300
+    with db.sessions.begin() as session:
+        for n in range(filings):
+            filed(session, f"Ask {n}", [], at=NOW + timedelta(seconds=n))
+        with statements_run(db) as statements:
+            asks, total = requests_of_rep(session, TEAM, "U0REP0001", 2, 10)
+        assert total == filings and len(asks) == 10
+        assert asks[0].request.title == f"Ask {filings - 21}"
+        for statement in statements[:3]:  # the count, the page's ids, the page's requests
+            nodes = analysed_plan(session.connection(), *statement)
+            assert not any(node.get("Rows Removed by Join Filter") for node in nodes)
+            assert all(node["Actual Rows"] * node["Actual Loops"] <= filings for node in nodes)
 
 
 def test_facts_read_together_are_each_requests_own(db):

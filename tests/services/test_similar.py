@@ -12,7 +12,7 @@ from bot.services import similar
 from bot.services.requests import Origin, RequestDraft, file_request
 from bot.services.similar import candidates, find_similar, keys_of, matcher_for
 from models import Decision, RequestMatchKey, RequestSource
-from tests.harness import statements_run
+from tests.harness import analysed_plan, statements_run
 
 NOW = datetime(2030, 1, 10, 12, 0, tzinfo=UTC)
 TEAM = "T0TEAM001"
@@ -123,18 +123,9 @@ def test_the_lookup_reads_each_request_once_however_stale_the_statistics(db):
             filed(session, "Bulk CSV export", at=NOW + timedelta(seconds=n))
         with statements_run(db) as statements:
             pool = pool_of(session, "Bulk CSV export")
-        sql, params = statements[-1]
-        [[plan]] = session.connection().exec_driver_sql(
-            "EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params).one()
-    nodes = list(_nodes(plan["Plan"]))
+        nodes = analysed_plan(session.connection(), *statements[-1])
     assert len(pool) == FREQUENT
     assert not any(node.get("Rows Removed by Join Filter") for node in nodes)
     reads = [node for node in nodes if node.get("Relation Name") == "request"]
     assert reads and all(node["Actual Rows"] <= 1 and node["Actual Loops"] <= FREQUENT
                          for node in reads)  # by its primary key, once per candidate
-
-
-def _nodes(node: dict):
-    yield node
-    for child in node.get("Plans", []):
-        yield from _nodes(child)
