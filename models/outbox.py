@@ -24,6 +24,9 @@ class OutboxMessage(TeamScoped, Base):
     __table_args__ = (
         Index("ix_outbox_message_state_next_attempt_at", "state", "next_attempt_at"),
         Index("ix_outbox_message_state_claimed_at", "state", "claimed_at"),
+        # a user's pending App Home refresh is found without reading past other backlogs
+        Index("ix_outbox_message_team_id_conversation_state", "team_id", "conversation",
+              "state"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.posts import HOME, queue_home
+from bot.services import outbox
 from models import OutboxMessage
+from tests.harness import analysed_plan, query_plan, statements_run
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
@@ -37,3 +39,33 @@ def test_a_users_pending_refresh_is_reused_and_no_one_elses(db):
     assert rows[0] == ("T1", "U1", "sent", True)
     assert rows[-1] == ("T1", "U1", "pending", None)
     assert [r[:2] for r in rows].count(("T1", "U7")) == 1
+
+
+def test_a_pending_refresh_is_found_without_reading_the_posts_waiting_for_their_pace(db):
+    """After a burst into one channel, thousands of posts wait for Slack's pace of one a
+    second; each filing then looked for its rep's pending refresh by reading all of them."""
+    if db.dialect == "postgresql":
+        with db.engine.begin() as connection:
+            connection.execute(text("ANALYZE outbox_message"))  # while empty: stale statistics
+    waiting = 500
+
+    def work(session):
+        for n in range(waiting):
+            outbox.enqueue(session, team_id="T1", method="chat.postMessage",
+                           args={"channel": "C0SALES01", "text": f"post {n}"},
+                           purpose="thread_reply", now=NOW)
+        first = queue_home(session, "T1", "U1", NOW)
+        with statements_run(db) as statements:
+            assert queue_home(session, "T1", "U1", NOW, decider=True) == first
+        [lookup] = [s for s in statements if s[0].lstrip().startswith("SELECT")]
+        connection = session.connection()
+        plan = query_plan(connection, *lookup)
+        assert "ix_outbox_message_team_id_conversation_state" in plan
+        if db.dialect == "sqlite":
+            assert "conversation=?" in plan
+        if db.dialect == "postgresql":
+            nodes = analysed_plan(connection, *lookup)
+            assert all(node["Actual Rows"] * node["Actual Loops"]
+                       + node.get("Rows Removed by Filter", 0) <= 1 for node in nodes)
+
+    db.transaction(work)
