@@ -8,12 +8,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
 
 from bot.services.requests import Origin, RequestDraft, file_request
 from models import Base, RequestSource
 from tests.flows.helpers import opened_view, submit
-from tests.harness import CHANNEL, DECIDER, REP, TEAM_ID, analysed_plan, statements_run
+from tests.harness import (
+    CHANNEL,
+    DECIDER,
+    REP,
+    TEAM_ID,
+    analysed_plan,
+    statements_run,
+    statistics_taken_while_empty,
+)
 from tests.slack.payloads import app_home_opened_event
 
 FILED = 300
@@ -24,9 +31,7 @@ THEN = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 def test_a_filing_and_the_app_homes_read_each_row_a_bounded_number_of_times(bot, slack, db):
     if db.dialect != "postgresql":
         pytest.skip("SQLite plans without statistics")
-    with db.engine.begin() as connection:
-        tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-        connection.execute(text(f"ANALYZE {tables}"))  # while empty
+    statistics_taken_while_empty(db, *(table.name for table in Base.metadata.sorted_tables))
     with db.sessions.begin() as session:
         for n in range(FILED):
             file_request(session, team_id=TEAM_ID, user_id=REP,
@@ -51,5 +56,6 @@ def test_a_filing_and_the_app_homes_read_each_row_a_bounded_number_of_times(bot,
             for node in analysed_plan(connection, sql, params):
                 handled = node["Actual Rows"] * node["Actual Loops"]
                 thrown = node.get("Rows Removed by Join Filter", 0) * node["Actual Loops"]
-                assert handled + thrown <= READS_PER_ROW * FILED, (node["Node Type"], " ".join(sql.split()))
+                assert handled + thrown <= READS_PER_ROW * FILED, (
+                    node["Node Type"], " ".join(sql.split()))
         connection.rollback()

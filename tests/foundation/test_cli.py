@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from bot.cli import AUTOVACUUM_OFF
-from bot.db import Database, downgrade, schema_is_current
+from bot.db import Database, autovacuum_is_off, downgrade, schema_is_current
 from tests.harness import REQUESTBOT, ServedBot
 from tests.slack.payloads import url_verification
 
@@ -96,10 +96,7 @@ def test_serve_migrates_a_new_sqlite_database_in_a_process_of_its_own(tmp_path, 
 def test_serve_warns_when_postgresql_keeps_its_statistics_stale(served_bot, db):
     """Said once at startup, on PostgreSQL with autovacuum off (as on this machine)."""
     served_bot.post(*url_verification("logged"))
-    with db.engine.connect() as connection:
-        off = db.dialect == "postgresql" and connection.exec_driver_sql(
-            "SHOW autovacuum").scalar() == "off"
-    assert served_bot.log().count(AUTOVACUUM_OFF) == (1 if off else 0)
+    assert served_bot.log().count(AUTOVACUUM_OFF) == (1 if autovacuum_is_off(db) else 0)
 
 
 def test_serve_over_the_wire_answers_health_and_url_verification(served_bot):

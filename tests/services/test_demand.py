@@ -41,7 +41,12 @@ from models import (
     RequestSource,
     RequestStatus,
 )
-from tests.harness import analysed_plan, query_plan, statements_run
+from tests.harness import (
+    analysed_plan,
+    query_plan,
+    statements_run,
+    statistics_taken_while_empty,
+)
 
 NOW = datetime(2030, 1, 10, 12, 0, tzinfo=UTC)
 TEAM = "T0TEAM001"
@@ -177,8 +182,7 @@ def test_a_reps_requests_read_each_request_once_however_stale_the_statistics(db)
     for the count at 1,360 requests, 108 ms, and as many for the page)."""
     if db.dialect != "postgresql":
         pytest.skip("SQLite plans without statistics")
-    with db.engine.begin() as connection:
-        connection.execute(text("ANALYZE request, request_rep"))  # while empty
+    statistics_taken_while_empty(db, "request", "request_rep")
     filings = 300
     with db.sessions.begin() as session:
         for n in range(filings):

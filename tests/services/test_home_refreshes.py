@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from bot.posts import HOME, queue_home
 from bot.services import outbox
 from models import OutboxMessage
-from tests.harness import analysed_plan, query_plan, statements_run
+from tests.harness import (
+    analysed_plan,
+    query_plan,
+    statements_run,
+    statistics_taken_while_empty,
+)
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
@@ -45,8 +50,7 @@ def test_a_pending_refresh_is_found_without_reading_the_posts_waiting_for_their_
     """After a burst into one channel, thousands of posts wait for Slack's pace of one a
     second; each filing then looked for its rep's pending refresh by reading all of them."""
     if db.dialect == "postgresql":
-        with db.engine.begin() as connection:
-            connection.execute(text("ANALYZE outbox_message"))  # while empty: stale statistics
+        statistics_taken_while_empty(db, "outbox_message")
     waiting = 500
 
     def work(session):

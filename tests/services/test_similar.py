@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from bot.services import similar
 from bot.services.requests import Origin, RequestDraft, file_request
 from bot.services.similar import candidates, find_similar, keys_of, matcher_for
 from models import Decision, RequestMatchKey, RequestSource
-from tests.harness import analysed_plan, statements_run
+from tests.harness import analysed_plan, statements_run, statistics_taken_while_empty
 
 NOW = datetime(2030, 1, 10, 12, 0, tzinfo=UTC)
 TEAM = "T0TEAM001"
@@ -116,8 +116,7 @@ def test_the_lookup_reads_each_request_once_however_stale_the_statistics(db):
     team's requests (300 x the hits here; 500,000 rows for one lookup at 1,100 requests)."""
     if db.dialect != "postgresql":
         pytest.skip("SQLite plans without statistics")
-    with db.engine.begin() as connection:
-        connection.execute(text("ANALYZE request, request_match_key"))  # while empty
+    statistics_taken_while_empty(db, "request", "request_match_key")
     with db.sessions.begin() as session:
         for n in range(300):
             filed(session, "Bulk CSV export", at=NOW + timedelta(seconds=n))
