@@ -318,3 +318,40 @@ def test_every_blocker_match_holds_an_anchor_word(text):
         for match in pattern.finditer(text):
             folded = match[0].casefold()
             assert any(anchor in folded for anchor in facts._BLOCKER_ANCHORS), match[0]
+
+
+@given(st.lists(st.sampled_from(BLOCKER_WORDS + ["and", "but", "an", "real", "hard", "sure",
+                                                 "whether", "might", "be", "security", "review",
+                                                 "would", "\x00"]), max_size=24).map(" ".join)
+       | st.text())
+def test_blocker_patterns_searched_from_the_lead_in_find_every_match(text):
+    """`_blocker` searches each pattern from `_lead_in_start`, not from the text's start:
+    sound only if it finds exactly what a search of the whole text finds."""
+    start = facts._lead_in_start(text)
+    for pattern in (facts._BLOCKER_NONE, facts._BLOCKER_UNKNOWN, facts._BLOCKER_YES):
+        whole = [m.span() for m in pattern.finditer(text)]
+        assert [m.span() for m in pattern.finditer(text, start or 0)] == whole
+        assert start is not None or not whole
+
+
+@pytest.mark.parametrize("text", [
+    "and it is not a real deal blocker for the Acme renewal",
+    "not sure whether it is a deal blocker",
+    "and it's an hard deal-breaker",
+])
+def test_the_longest_blocker_lead_ins_are_within_the_searched_words(text):
+    padded = " ".join(["word"] * 30) + " " + text
+    start = facts._lead_in_start(padded)
+    assert start is not None and start > 0
+    for pattern in (facts._BLOCKER_NONE, facts._BLOCKER_UNKNOWN, facts._BLOCKER_YES):
+        assert [m.span() for m in pattern.finditer(padded, start)] == \
+            [m.span() for m in pattern.finditer(padded)]
+    assert parse_request_text(padded).blocker == parse_request_text(text).blocker
+
+
+@pytest.mark.parametrize("text", [
+    "Adblocker detection for Acme",
+    "Unblocking the renewal flow in the admin console",
+])
+def test_blocker_words_inside_other_words_are_not_a_blocker(text):
+    assert parse_request_text(text).blocker is None

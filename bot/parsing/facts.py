@@ -69,12 +69,14 @@ _DEAL = (
     r"|opportunity|opp|POC|pilot|rollout|go-live|procurement|security\s+review|migration)s?"
 )
 _OBJECT = rf"(?:\s+(?:for|on)?\s*(?:the|our|their|a|an|this|[\w&'.-]+(?:'s)?)?\s*){{0,3}}{_DEAL}\b"
+# Each blocker pattern matches from the start of a word only ("adblocker" and "unblocking
+# the deal" are not about a blocker).
 _BLOCKER_NONE = re.compile(
-    rf"{_IT_IS}?(?:not|no|never|isn'?t|aren'?t)\s+(?:a\s+|an\s+)?(?:real\s+|hard\s+)?"
+    rf"\b(?:{_IT_IS}?(?:not|no|never|isn'?t|aren'?t)\s+(?:a\s+|an\s+)?(?:real\s+|hard\s+)?"
     rf"(?:{_BLOCK_WORD}|blocking)s?\b(?:{_OBJECT})?"
     rf"|\bnon[-\s]?block(?:er|ing)\b|\b(?:doesn'?t|does\s+not|won'?t|will\s+not|didn'?t)\s+block"
     rf"\b(?:{_OBJECT}|\s+(?:anything|us|them))?|\bnothing\s+(?:is\s+)?block(?:ed|ing)\b"
-    rf"|\bblocker\s*[:=]\s*(?:no|none|n)\b",
+    rf"|\bblocker\s*[:=]\s*(?:no|none|n)\b)",
     re.IGNORECASE,
 )
 _BLOCKER_UNKNOWN = re.compile(
@@ -84,10 +86,10 @@ _BLOCKER_UNKNOWN = re.compile(
     re.IGNORECASE,
 )
 _BLOCKER_YES = re.compile(
-    rf"{_IT_IS}?(?:a\s+|an\s+)?(?:real\s+|hard\s+|big\s+|total\s+)?{_BLOCK_WORD}s?\b(?:{_OBJECT})?"
+    rf"\b(?:{_IT_IS}?(?:a\s+|an\s+)?(?:real\s+|hard\s+|big\s+|total\s+)?{_BLOCK_WORD}s?\b(?:{_OBJECT})?"
     rf"|{_IT_IS}?(?:(?:would|will|could|might|does|do)\s+block|blocking|blocks)\b(?:{_OBJECT})"
     rf"|{_IT_IS}blocking\b(?=\s*(?:$|[,;.!)\n]))"
-    rf"|\b{_DEAL}\s+(?:is\s+|are\s+)?blocked\b",
+    rf"|\b{_DEAL}\s+(?:is\s+|are\s+)?blocked\b)",
     re.IGNORECASE,
 )
 _CHURN = re.compile(
@@ -95,11 +97,13 @@ _CHURN = re.compile(
     r"|\bthreaten(?:ing|s|ed)?\s+to\s+(?:leave|cancel|churn|walk)\b",
     re.IGNORECASE,
 )
-# Every match of the three blocker patterns holds one of these words (casefolded, as
-# IGNORECASE matches them). Most texts hold none and skip those patterns, the parser's
-# slowest: their optional lead-ins are tried at every position (36 of the 150 microseconds
-# a command's text took to read).
+# Every match of the three blocker patterns holds one of these words and starts at most
+# _LEAD_IN_WORDS words before it ("and it is not a real deal blocker": seven). Each is searched
+# from there: tried at every position of a whole text, their optional lead-ins made them the
+# parser's slowest part (60 of the 160 microseconds a command's text took to read).
 _BLOCKER_ANCHORS = ("block", "breaker", "stopper")
+_BLOCKER_ANCHOR = re.compile("|".join(_BLOCKER_ANCHORS), re.IGNORECASE)
+_LEAD_IN_WORDS = 8
 _RENEWAL = re.compile(r"\b(?:renew\w*|churn\w*|cancel\w*|retention)\b", re.IGNORECASE)
 _SENTENCE = re.compile(r"[.;!?\n]")
 
@@ -162,13 +166,12 @@ def read_facts(text: str) -> Facts:
 
 def _blocker(source: _Text) -> BlockerValue | None:
     said: set[str] = set()
-    folded = source.masked.casefold()
-    if any(anchor in folded for anchor in _BLOCKER_ANCHORS):
+    if (start := _lead_in_start(source.masked)) is not None:
         for value, pattern in (("none", _BLOCKER_NONE), ("unknown", _BLOCKER_UNKNOWN)):
-            for match in pattern.finditer(source.masked):
+            for match in pattern.finditer(source.masked, start):
                 said.add(value)
                 source.take(*match.span())
-        for match in _BLOCKER_YES.finditer(source.masked):
+        for match in _BLOCKER_YES.finditer(source.masked, start):
             sentence = _sentence(source.text, *match.span())
             said.add("churn_risk" if _RENEWAL.search(sentence) else "deal_blocker")
             source.take(*match.span(), mask=False)  # its object may name the customer
@@ -180,6 +183,19 @@ def _blocker(source: _Text) -> BlockerValue | None:
     if "churn_risk" in said:
         return "churn_risk"
     return next(iter(said), None)  # type: ignore[return-value]
+
+
+def _lead_in_start(text: str) -> int | None:
+    """Where a blocker pattern's first match can start: _LEAD_IN_WORDS words before the first
+    anchor word (None without one). Masking a match later only joins words, so it stays so."""
+    folded = text.casefold()  # a cheaper test first: most texts hold no anchor word
+    if not any(word in folded for word in _BLOCKER_ANCHORS):
+        return None
+    anchor = _BLOCKER_ANCHOR.search(text)
+    if anchor is None:
+        return None
+    before = text[: anchor.start()].rsplit(None, _LEAD_IN_WORDS)
+    return len(before[0]) if len(before) > _LEAD_IN_WORDS else 0
 
 
 def _sentence(text: str, start: int, end: int) -> str:
