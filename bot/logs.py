@@ -8,6 +8,8 @@ import re
 import sys
 from datetime import UTC, datetime
 
+import orjson
+
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 _SECRET = re.compile(r"(xox[abposr]-|xapp-)[A-Za-z0-9-]+")
 
@@ -32,7 +34,10 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
-        return json.dumps(entry, default=str)
+        try:  # every Slack request writes a line: orjson takes a third of json's time
+            return orjson.dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        except orjson.JSONEncodeError:  # an integer beyond 64 bits, say
+            return json.dumps(entry, default=str)
 
 
 class TextFormatter(logging.Formatter):

@@ -112,6 +112,26 @@ def test_log_lines_redact_tokens_in_messages_extras_and_tracebacks():
     assert json.loads(JsonFormatter().format(record))["error"] == "invalid_auth for xoxp-***"
 
 
+def test_json_log_lines_carry_any_extra_as_json():
+    """Extras the bot logs are strings and numbers; anything else still makes one JSON line."""
+    import logging
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from bot.logs import JsonFormatter
+
+    record = logging.makeLogRecord({
+        "msg": "filed for Zoë", "levelname": "INFO", "name": "requestbot",
+        "at": datetime(2026, 12, 7, 20, 0, tzinfo=UTC), "revenue": Decimal("120000.00"),
+        "counts": {1: "one"}, "big": 2**70, "note": "token xoxb-2-secret",
+    })
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["message"] == "filed for Zoë" and entry["level"] == "info"
+    assert entry["at"].startswith("2026-12-07") and entry["revenue"] == "120000.00"
+    assert entry["counts"] == {"1": "one"} and entry["big"] == 2**70
+    assert entry["note"] == "token xoxb-***"
+
+
 def test_web_api_clients_build_no_debug_text_unless_asked():
     """slack-sdk formats every call's arguments for a debug line whenever its logger's own
     level is at most DEBUG, and an unset level (0) is (bot/slack_api.py CLIENT_LOG)."""
