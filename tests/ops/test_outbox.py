@@ -275,3 +275,51 @@ def test_a_post_queued_while_a_delivery_only_finishes_sending_goes_at_once(bot, 
     [to_other] = accepted(dms(slack, OTHER_REP))
     to_rep = accepted(dms(slack, REP))
     assert len(to_rep) == 10 and to_other.at < to_rep[-1].at - 0.3
+
+
+def test_a_claim_of_new_posts_reads_none_of_a_backlog_waiting_for_its_pace(bot, slack, db):
+    """After a burst into one conversation, thousands of posts wait there for Slack's pace of
+    one a second; every filing or answer since claims its own posts by id, and what the
+    hooks queued for the same request. That claim read past the whole backlog."""
+    from sqlalchemy import insert, text
+
+    from tests.harness import analysed_plan, statements_run
+
+    bot.deps.api.pacer = Pacer(0.0)
+    bot.command("", REP, CHANNEL)
+    submit(bot, opened_view(slack), REP, {"title": "Bulk CSV export"})
+    bot.wait_idle()
+    [request] = requests_in(db)
+    now = bot.clock.now()
+    db.transaction(lambda s: s.execute(insert(OutboxMessage), [
+        {"team_id": TEAM_ID, "purpose": DIRECT_MESSAGE, "method": "chat.postMessage",
+         "args": {"channel": THIRD_REP, "text": f"Post {n}"}, "conversation": THIRD_REP,
+         "next_attempt_at": now, "created_at": now} for n in range(500)]))
+    if db.dialect == "postgresql":  # as autovacuum would after such a burst
+        with db.engine.begin() as connection:
+            connection.execute(text("ANALYZE outbox_message, request"))
+    new = db.transaction(lambda s: queue_direct_message(s, TEAM_ID, OTHER_REP, "Filed",
+                                                        now, request_id=request.id))
+    shares = outbox.Shares(5, {(TEAM_ID, THIRD_REP): 0})  # the backlog's channel has its share
+    hooks = bot.deps.sender.hooks
+
+    def claim(session):
+        with statements_run(db) as statements:
+            claimed, _, _ = outbox.claim_due(session, hooks, worker="w", now=now, ids=[new],
+                                             limit=100, shares=shares)
+        assert [c.id for c in claimed] == [new]
+        return [s for s in statements
+                if s[0].lstrip().startswith("SELECT") and "FROM outbox_message" in s[0]]
+
+    reads = db.transaction(claim)
+    with db.engine.connect() as connection:
+        for statement, parameters in reads:
+            if db.dialect == "sqlite":
+                plan = query_plan(connection, statement, parameters)
+                assert "ix_outbox_message_state" not in plan, plan
+                assert "SCAN outbox_message" not in plan, plan
+            else:
+                nodes = analysed_plan(connection, statement, parameters)
+                assert all(node["Actual Rows"] * node["Actual Loops"]
+                           + node.get("Rows Removed by Filter", 0) <= 10 for node in nodes), nodes
+    assert len(reads) == 3  # the requests of the ids, what is still owed for them, the claim
