@@ -47,6 +47,16 @@ def rows(db, ids: list[int]) -> list[OutboxMessage]:
         return [found[i] for i in ids]
 
 
+def filed_request(bot, slack, db) -> Request:
+    """A request filed with /request and its modal, its posts sent (unpaced)."""
+    bot.deps.api.pacer = Pacer(0.0)
+    bot.command("", REP, CHANNEL)
+    submit(bot, opened_view(slack), REP, {"title": "Bulk CSV export"})
+    bot.wait_idle()
+    [request] = requests_in(db)
+    return request
+
+
 def dms(slack, user: str) -> list:
     return [c for c in slack.calls_to("chat.postMessage") if c.args.get("channel") == user]
 
@@ -232,11 +242,7 @@ def test_a_backlog_in_one_conversation_is_built_once_and_holds_up_no_other(bot, 
 
 
 def test_each_queued_call_knows_the_conversation_it_was_queued_for(bot, slack, db):
-    bot.deps.api.pacer = Pacer(0.0)
-    bot.command("", REP, CHANNEL)
-    submit(bot, opened_view(slack), REP, {"title": "Bulk CSV export"})
-    bot.wait_idle()
-    [request] = requests_in(db)
+    request = filed_request(bot, slack, db)
     now = bot.clock.now()
     bot.db.transaction(lambda s: (queue_thread_reply(s, s.get(Request, request.id), "A note",
                                                      now),
@@ -285,11 +291,7 @@ def test_a_claim_of_new_posts_reads_none_of_a_backlog_waiting_for_its_pace(bot, 
 
     from tests.harness import analysed_plan, statements_run
 
-    bot.deps.api.pacer = Pacer(0.0)
-    bot.command("", REP, CHANNEL)
-    submit(bot, opened_view(slack), REP, {"title": "Bulk CSV export"})
-    bot.wait_idle()
-    [request] = requests_in(db)
+    request = filed_request(bot, slack, db)
     now = bot.clock.now()
     db.transaction(lambda s: s.execute(insert(OutboxMessage), [
         {"team_id": TEAM_ID, "purpose": DIRECT_MESSAGE, "method": "chat.postMessage",
