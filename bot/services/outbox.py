@@ -173,13 +173,22 @@ def _due_rows(session: Session, now: datetime, ids: Iterable[int] | None, limit:
             select(OutboxMessage.request_id).distinct()
             .where(OutboxMessage.id.in_(ids), OutboxMessage.request_id.is_not(None))))
         if requests:
-            ids = sorted({*ids, *session.scalars(select(OutboxMessage.id).where(
+            ids = _padded(sorted({*ids, *session.scalars(select(OutboxMessage.id).where(
                 OutboxMessage.request_id.in_(requests),
-                OutboxMessage.state.in_((DeliveryState.PENDING, DeliveryState.CLAIMED))))})
+                OutboxMessage.state.in_((DeliveryState.PENDING, DeliveryState.CLAIMED))))}))
     query = _due(now, ids, limit, shares)
     if lock:
         query = query.with_for_update(skip_locked=True, of=OutboxMessage)
     return list(session.scalars(query))
+
+
+def _padded(ids: list[int]) -> list[int]:
+    """`ids`, the last repeated up to a power of two in length. Each length of an IN list is a
+    statement of its own, and SQLite and psycopg keep the statements they prepared for each
+    connection: with a request's posts in flight counted in, the claim came in hundreds of
+    lengths, and the worker held 50 MB more after a burst of answers."""
+    size = 1 << max(0, len(ids) - 1).bit_length()
+    return ids + ids[-1:] * (size - len(ids))
 
 
 def claim_due(

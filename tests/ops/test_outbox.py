@@ -22,7 +22,7 @@ from bot.sending import Pacer
 from bot.services import outbox
 from models import OutboxMessage, Request
 from tests.flows.helpers import opened_view, requests_in, submit
-from tests.harness import CHANNEL, OTHER_REP, REP, TEAM_ID, query_plan
+from tests.harness import CHANNEL, OTHER_REP, REP, TEAM_ID, query_plan, statements_run
 
 THIRD_REP = "U0REP0003"
 
@@ -289,7 +289,7 @@ def test_a_claim_of_new_posts_reads_none_of_a_backlog_waiting_for_its_pace(bot, 
     hooks queued for the same request. That claim read past the whole backlog."""
     from sqlalchemy import insert, text
 
-    from tests.harness import analysed_plan, statements_run
+    from tests.harness import analysed_plan
 
     request = filed_request(bot, slack, db)
     now = bot.clock.now()
@@ -325,3 +325,23 @@ def test_a_claim_of_new_posts_reads_none_of_a_backlog_waiting_for_its_pace(bot, 
                 assert all(node["Actual Rows"] * node["Actual Loops"]
                            + node.get("Rows Removed by Filter", 0) <= 10 for node in nodes), nodes
     assert len(reads) == 3  # the requests of the ids, what is still owed for them, the claim
+
+
+def test_claims_of_a_request_with_more_and_more_posts_owed_share_a_few_statements(bot, slack,
+                                                                                  db):
+    """Each length of the claim's id list is a statement of its own, which SQLite and
+    psycopg each prepare and keep per connection: the list is padded to a power of two."""
+    request = filed_request(bot, slack, db)
+    now = bot.clock.now()
+    hooks = bot.deps.sender.hooks
+    claims: set[str] = set()
+    for n in range(40):
+        new = db.transaction(lambda s, n=n: queue_direct_message(
+            s, TEAM_ID, OTHER_REP, f"Post {n}", now, request_id=request.id))
+        with db.sessions() as session, statements_run(db) as statements:
+            claimed, _, _ = outbox.claim_due(session, hooks, worker="w", now=now, ids=[new],
+                                             limit=100)
+            assert len(claimed) == n + 1  # all the request's posts still owed
+            session.rollback()
+        claims.update(s[0] for s in statements if "ORDER BY outbox_message.id" in s[0])
+    assert len(claims) <= 7  # 1, 2, 4, ... 64 ids
