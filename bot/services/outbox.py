@@ -155,7 +155,7 @@ def _due(now: datetime, ids: Iterable[int] | None, limit: int, shares: Shares | 
             OutboxMessage.conversation.is_(None),
             tuple_(OutboxMessage.team_id, OutboxMessage.conversation).not_in(full)))
     if ids is not None:
-        query = query.where(OutboxMessage.id.in_(list(ids)))
+        query = query.where(OutboxMessage.id.in_(_padded(sorted(set(ids)))))
     return query
 
 
@@ -163,19 +163,19 @@ def _due_rows(session: Session, now: datetime, ids: Iterable[int] | None, limit:
               shares: Shares | None, *, lock: bool = False) -> list[OutboxMessage]:
     """`_due`'s rows: of `ids`, when given, and of whatever is still owed for the same
     requests (what the hooks queued since: a permalink, a DM fallback). Those are looked up
-    first, by request, and the claim then reads its rows by id. As a subquery in an OR within the claim, neither
-    database searched by id or request: each claim of a few new posts read every due row,
-    the posts waiting for a busy channel's pace included (thousands after a burst, or after
-    a Slack outage)."""
+    first, by request, and the claim then reads its rows by id. As a subquery in an OR
+    within the claim, neither database searched by id or request: each claim of a few new
+    posts read every due row, the posts waiting for a busy channel's pace included
+    (thousands after a burst, or after a Slack outage)."""
     if ids is not None:
         ids = list(ids)
         requests = list(session.scalars(
             select(OutboxMessage.request_id).distinct()
             .where(OutboxMessage.id.in_(ids), OutboxMessage.request_id.is_not(None))))
         if requests:
-            ids = _padded(sorted({*ids, *session.scalars(select(OutboxMessage.id).where(
+            ids += session.scalars(select(OutboxMessage.id).where(
                 OutboxMessage.request_id.in_(requests),
-                OutboxMessage.state.in_((DeliveryState.PENDING, DeliveryState.CLAIMED))))}))
+                OutboxMessage.state.in_((DeliveryState.PENDING, DeliveryState.CLAIMED))))
     query = _due(now, ids, limit, shares)
     if lock:
         query = query.with_for_update(skip_locked=True, of=OutboxMessage)

@@ -9,7 +9,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select, text
 
 from bot import slack_api
 from bot.posts import (
@@ -22,7 +22,15 @@ from bot.sending import Pacer
 from bot.services import outbox
 from models import OutboxMessage, Request
 from tests.flows.helpers import opened_view, requests_in, submit
-from tests.harness import CHANNEL, OTHER_REP, REP, TEAM_ID, query_plan, statements_run
+from tests.harness import (
+    CHANNEL,
+    OTHER_REP,
+    REP,
+    TEAM_ID,
+    analysed_plan,
+    query_plan,
+    statements_run,
+)
 
 THIRD_REP = "U0REP0003"
 
@@ -188,8 +196,6 @@ def test_a_post_claimed_by_another_sender_while_it_was_built_is_left_to_that_sen
 def test_an_expired_claim_is_found_through_an_index_not_by_reading_every_claimed_row(bot, db):
     """Posts waiting their turn in a busy channel are claimed rows, thousands in a burst;
     every claim also looks for expired claims among them."""
-    from sqlalchemy import insert, text
-
     from bot.reminders.store import _due as due_reminders
     from models import Reminder
 
@@ -287,10 +293,6 @@ def test_a_claim_of_new_posts_reads_none_of_a_backlog_waiting_for_its_pace(bot, 
     """After a burst into one conversation, thousands of posts wait there for Slack's pace of
     one a second; every filing or answer since claims its own posts by id, and what the
     hooks queued for the same request. That claim read past the whole backlog."""
-    from sqlalchemy import insert, text
-
-    from tests.harness import analysed_plan
-
     request = filed_request(bot, slack, db)
     now = bot.clock.now()
     db.transaction(lambda s: s.execute(insert(OutboxMessage), [
