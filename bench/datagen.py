@@ -27,6 +27,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 
 from bench import vocab
 from bot.db import Database, make_engine, normalize_url, upgrade
+from bot.inbox import INBOX_SUFFIX
 from bot.services.scores import catch_up, count_asks
 from models import (
     Customer,
@@ -226,11 +227,18 @@ def _manifest_path(dialect: str, spec: Spec) -> Path:
     return DATA_DIR / f"manifest-{dialect}-{spec.requests}-{spec.seed}.json"
 
 
+def remove_sqlite_files(path: Path | str) -> None:
+    """A SQLite database file, its WAL and shared memory, and the job inbox `serve` keeps
+    beside it (bot/inbox.py): an inbox left from an earlier database would hand the bot
+    that database's jobs, and a phase would wait for them to be done."""
+    for base in (str(path), str(path) + INBOX_SUFFIX):
+        for suffix in ("", "-wal", "-shm"):
+            Path(base + suffix).unlink(missing_ok=True)
+
+
 def _recreate(dialect: str, url: str) -> None:
     if dialect == "sqlite":
-        path = Path(normalize_url(url).database or "")
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+        remove_sqlite_files(normalize_url(url).database or "")
         return
     name = normalize_url(url).database
     on_postgres_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
@@ -254,8 +262,7 @@ def sqlite_copy(source_url: str, path: Path) -> str:
     source (the backup API, not a file copy); its URL."""
     import sqlite3
 
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    remove_sqlite_files(path)
     with sqlite3.connect(source_url.removeprefix("sqlite:///")) as src, \
             sqlite3.connect(path) as dst:
         src.backup(dst)

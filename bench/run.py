@@ -89,8 +89,7 @@ def unpin() -> None:
 def fresh_load_database(dialect: str) -> str:
     if dialect == "sqlite":
         path = WORKDIR / f"load-{os.getpid()}.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+        datagen.remove_sqlite_files(path)
         return f"sqlite:///{path}"
     url = datagen.database_url("postgresql", datagen.Spec(requests=0, seed=0)).rsplit("/", 1)[0]
     url = f"{url}/requestbot_bench_load"

@@ -38,8 +38,7 @@ def private_copy(dialect: str, requests: int) -> str:
 
 def drop_copy(url: str) -> None:
     if url.startswith("sqlite:///"):
-        for suffix in ("", "-wal", "-shm"):
-            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+        datagen.remove_sqlite_files(url.removeprefix("sqlite:///"))
         return
     datagen.on_postgres_server(f'DROP DATABASE IF EXISTS "{COPY_NAME}" WITH (FORCE)')
 

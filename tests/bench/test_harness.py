@@ -70,3 +70,39 @@ def test_smoke_run_prints_the_table(tmp_path: Path):
         assert sweep["duplicates"] == 0 and sweep["missing"] == 0
     export = results["data"]["sqlite"]["export"]
     assert export["rows"] == 1000
+
+
+
+def test_a_fresh_sqlite_database_leaves_no_inbox_of_an_earlier_one(tmp_path: Path):
+    """`serve` keeps its job inbox beside the database (bot/inbox.py): one left from an earlier
+    database of the same name would hand the new bot that database's jobs."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from bench.datagen import remove_sqlite_files
+    from bot.inbox import JobInbox
+
+    database = tmp_path / "load-1.db"
+    database.write_bytes(b"")
+    inbox_path = JobInbox.path_beside(f"sqlite:///{database}")
+    assert inbox_path is not None
+
+    async def store_one() -> str:
+        inbox = JobInbox(inbox_path)
+        await inbox.store("T1", "handle_event", {"body": "{}"}, datetime.now(UTC))
+        await inbox.close()
+        return inbox.generation
+
+    def jobs_and_generation() -> tuple[int, str]:
+        inbox = JobInbox(inbox_path)
+        try:
+            return len(inbox.after(0)), inbox.generation
+        finally:
+            inbox.engine.dispose()
+
+    earlier = asyncio.run(store_one())
+    assert jobs_and_generation() == (1, earlier)
+    remove_sqlite_files(database)
+    assert list(tmp_path.iterdir()) == []
+    jobs, generation = jobs_and_generation()
+    assert jobs == 0 and generation != earlier
