@@ -27,7 +27,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 
 from bench import vocab
 from bot.db import Database, make_engine, normalize_url, upgrade
-from bot.inbox import INBOX_SUFFIX
+from bot.inbox import JobInbox
 from bot.services.scores import catch_up, count_asks
 from models import (
     Customer,
@@ -231,7 +231,7 @@ def remove_sqlite_files(path: Path | str) -> None:
     """A SQLite database file, its WAL and shared memory, and the job inbox `serve` keeps
     beside it (bot/inbox.py): an inbox left from an earlier database would hand the bot
     that database's jobs, and a phase would wait for them to be done."""
-    for base in (str(path), str(path) + INBOX_SUFFIX):
+    for base in filter(None, (str(path), JobInbox.path_beside(f"sqlite:///{path}"))):
         for suffix in ("", "-wal", "-shm"):
             Path(base + suffix).unlink(missing_ok=True)
 

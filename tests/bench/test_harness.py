@@ -3,16 +3,19 @@ Speed is never asserted here; bench/run.py measures it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bench.datagen import Spec, generate
+from bench.datagen import Spec, generate, remove_sqlite_files
 from bot.db import Database
+from bot.inbox import JobInbox
 from models import Decision, Request, RequestCustomer, RequestMatchKey
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,16 +75,9 @@ def test_smoke_run_prints_the_table(tmp_path: Path):
     assert export["rows"] == 1000
 
 
-
 def test_a_fresh_sqlite_database_leaves_no_inbox_of_an_earlier_one(tmp_path: Path):
     """`serve` keeps its job inbox beside the database (bot/inbox.py): one left from an earlier
     database of the same name would hand the new bot that database's jobs."""
-    import asyncio
-    from datetime import UTC, datetime
-
-    from bench.datagen import remove_sqlite_files
-    from bot.inbox import JobInbox
-
     database = tmp_path / "load-1.db"
     database.write_bytes(b"")
     inbox_path = JobInbox.path_beside(f"sqlite:///{database}")
